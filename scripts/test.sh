@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: bootstrap, configure, build (clang, ASan+UBSan, libFuzzer targets) and run
+# every test with ctest. CI runs exactly this (see .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+
+BUILD_DIR=${BUILD_DIR:-build/test}
+werror=OFF
+[ "${CI:-}" = "true" ] && werror=ON
+
+cmake -S . -B "$BUILD_DIR" -G Ninja \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ \
+  -DOAUTHDEMO_SANITIZE=ON -DOAUTHDEMO_FUZZ=ON -DOAUTHDEMO_WERROR="$werror" >/dev/null
+cmake --build "$BUILD_DIR"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export OAUTHDEMO_BUILD_DIR="$PWD/$BUILD_DIR"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" "$@"
