@@ -10,7 +10,9 @@ BUILD_DIR=${BUILD_DIR:-build/test}
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 
-cmake -S . -B "$BUILD_DIR" -G Ninja \
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$BUILD_DIR" -G Ninja "${launcher[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ \
   -DOAUTHDEMO_SANITIZE=ON -DOAUTHDEMO_FUZZ=ON -DOAUTHDEMO_WERROR="$werror" >/dev/null
