@@ -11,6 +11,7 @@ enum class Alg { RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, 
 
 // Exact, case-sensitive match of the "alg" header value; nullopt for anything else ("none",
 // "HS256", "rs256", ...).
+// "Ed25519" (RFC 9864's fully-specified name) is accepted as Alg::EdDSA.
 std::optional<Alg> alg_from_string(std::string_view name);
 std::string_view to_string(Alg alg);
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,10 @@
 typedef struct evp_pkey_st EVP_PKEY;
 
 namespace oauthdemo::jose {
+
+namespace internal {
+struct VerifyCache;  // per-alg verify templates (key_verify.cc)
+}
 
 enum class KeyType { RSA, EC, OKP };
 enum class Curve { None, P256, P384, P521, Ed25519 };
@@ -44,14 +49,20 @@ class PublicKey {
   static Result<std::shared_ptr<const PublicKey>> from_evp(EVP_PKEY* pkey, std::string kid,
                                                            std::optional<Alg> declared_alg);
 
+  // Checks a raw JWS signature for `alg` (what verify_signature in jws.h calls). Thread-safe:
+  // a pre-initialised verify context per alg is built on first use and copied per call, which
+  // saves OpenSSL 3's per-call re-initialisation. TokenKeyMismatch / TokenBadSignature.
+  Result<void> verify(Alg alg, std::string_view signing_input, std::string_view signature) const;
+
  private:
-  PublicKey() = default;
+  PublicKey();
   EVP_PKEY* pkey_ = nullptr;
   std::string kid_;
   KeyType type_ = KeyType::RSA;
   Curve curve_ = Curve::None;
   int bits_ = 0;
   std::optional<Alg> declared_alg_;
+  internal::VerifyCache* cache_ = nullptr;  // owned; see verify()
 };
 
 }  // namespace oauthdemo::jose

@@ -39,6 +39,8 @@ class SigningKey {
   Result<std::string> sign(std::string_view signing_input) const;
   // Signature with an explicit alg of the same key family (e.g. PS256 with an RSA key), for tests.
   Result<std::string> sign_as(Alg alg, std::string_view signing_input) const;
+  // Borrowed private key, for tests that need raw OpenSSL access (e.g. odd PSS salt lengths).
+  EVP_PKEY* pkey() const { return pkey_; }
 
  private:
   SigningKey() = default;

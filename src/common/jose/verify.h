@@ -46,6 +46,10 @@ struct VerifiedJwt {
 // TokenEmbeddedKey), key by kid (TokenUnknownKid; no kid with several keys -> TokenKidMissing;
 // key type/curve/declared alg -> TokenKeyMismatch), signature (TokenBadSignature), payload strict
 // JSON object, then check_claims. The first failed check is the result.
+// Details: "crit" and RFC 7797 "b64" in any form -> TokenCritUnsupported; required_typ is checked
+// right after the embedded-key rule (TokenWrongType); a kid shared by two different JWKS keys ->
+// TokenUnknownKid ("ambiguous"). A 1e400 NumericDate does not parse at all -> TokenBadJson.
+// Thread-safe: many threads may verify against one Jwks.
 Result<VerifiedJwt> verify_jwt(std::string_view compact, const Jwks& keys, const VerifyPolicy& policy, SystemTime now);
 
 // Claim checks alone, in this order: types (exp/nbf/iat numbers in (0, 2^53) -> TokenClaimType),
@@ -53,10 +57,11 @@ Result<VerifiedJwt> verify_jwt(std::string_view compact, const Jwks& keys, const
 // required (TokenMissingClaim), now >= exp + leeway -> TokenExpired, nbf > now + leeway ->
 // TokenNotYetValid, iat > now + leeway -> TokenIssuedInFuture, required_claims (TokenMissingClaim),
 // nonce (TokenNonceMismatch). Details say by how much a time check failed (clock-skew hints).
+// An empty policy.issuer or audiences list matches nothing (fail closed).
 Result<void> check_claims(const nlohmann::json& claims, const VerifyPolicy& policy, SystemTime now);
 
 // Decodes a JWT's header and claims WITHOUT verifying anything, for display (`token show`).
-// Same size/format/JSON strictness as decode_jws.
+// Same size/format/JSON strictness as decode_jws. The alg must be one we know (else TokenUnsupportedAlg).
 Result<VerifiedJwt> decode_unverified(std::string_view compact, std::size_t max_bytes = kDefaultMaxTokenBytes);
 
 }  // namespace oauthdemo::jose
