@@ -1,0 +1,622 @@
+// End-to-end: the real `oauthdemo` binary against the real `oauthdemo-devidp` (authorization
+// server) and `oauthdemo-apid` (API), each on a random loopback port, with the browser step
+// driven by scripts/devidp-browser.sh through --browser-command. Every CLI run gets its own
+// HOME / XDG_CONFIG_HOME and working directory.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/loopback_receiver.h"
+#include "cli/token_store.h"
+#include "common/http/http_client.h"
+#include "common/http/url.h"
+#include "test_dirs.h"
+
+using namespace oauthdemo;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kCli = OAUTHDEMO_CLI_BIN;
+const std::string kDevidp = OAUTHDEMO_DEVIDP_BIN;
+const std::string kApid = OAUTHDEMO_APID_BIN;
+const std::string kBrowser = OAUTHDEMO_BROWSER_SCRIPT;
+const std::string kCiSecret = "ci-secret-for-tests-0123456789";
+const std::string kAudience = "https://api.example.com";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+using Env = std::map<std::string, std::string>;
+
+// The variables every child inherits: PATH and the sanitizer settings, nothing else.
+Env base_env() {
+  Env env;
+  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
+    if (const char* v = std::getenv(name)) env[name] = v;
+  }
+  return env;
+}
+
+struct Child {
+  pid_t pid = -1;
+  std::string out_path;
+  std::string err_path;
+};
+
+// fork + exec with stdin from /dev/null (or `stdin_path`), stdout/stderr into files, in `cwd`.
+Child spawn(const std::vector<std::string>& args, const Env& env, const std::string& cwd, const std::string& tag,
+            const std::string& stdin_path = "/dev/null") {
+  Child c;
+  c.out_path = cwd + "/" + tag + ".out";
+  c.err_path = cwd + "/" + tag + ".err";
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> argv, envp;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const int in = ::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(in >= 0);
+  REQUIRE(out >= 0);
+  REQUIRE(err >= 0);
+  c.pid = ::fork();
+  REQUIRE(c.pid >= 0);
+  if (c.pid == 0) {
+    if (::chdir(cwd.c_str()) != 0) _exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  ::close(in);
+  ::close(out);
+  ::close(err);
+  return c;
+}
+
+// Waits for the child's exit with a deadline (then kills it); returns the exit code.
+int wait_exit(pid_t pid, std::chrono::seconds limit = 120s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (true) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL("child " << pid << " did not finish in time");
+      return -1;
+    }
+    std::this_thread::sleep_for(10ms);  // polling the exit with a deadline
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A server binary started with --port 0 --ready-file, stopped by PID.
+class Server {
+ public:
+  Server(const std::string& tag, std::vector<std::string> args, const Env& env) : dir_() {
+    const std::string ready = dir_.path() + "/ready.json";
+    args.push_back("--port");
+    args.push_back("0");
+    args.push_back("--ready-file");
+    args.push_back(ready);
+    child_ = spawn(args, env, dir_.path(), tag);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto text = read_file(ready);
+      auto json = nlohmann::json::parse(text, nullptr, false);
+      if (!json.is_discarded() && json.contains("port")) {
+        port_ = json["port"].get<int>();
+        url_ = json.value("url", "");
+        issuer_ = json.value("issuer", url_);
+        return;
+      }
+      int status = 0;
+      if (::waitpid(child_.pid, &status, WNOHANG) == child_.pid) {
+        child_.pid = -1;
+        FAIL(tag << " exited during start: " << read_file(child_.err_path));
+      }
+      std::this_thread::sleep_for(20ms);  // polling the ready file with a deadline
+    }
+    FAIL(tag << " did not become ready: " << read_file(child_.err_path));
+  }
+  ~Server() {
+    if (child_.pid > 0) {
+      ::kill(child_.pid, SIGTERM);
+      int status = 0;
+      ::waitpid(child_.pid, &status, 0);
+    }
+  }
+  int port() const { return port_; }
+  const std::string& issuer() const { return issuer_; }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(child_.err_path); }
+
+ private:
+  testing::TempDir dir_;
+  Child child_;
+  int port_ = 0;
+  std::string url_;
+  std::string issuer_;
+};
+
+// The devidp and apid, started once for all tests of this binary.
+struct Servers {
+  std::unique_ptr<Server> idp;
+  std::unique_ptr<Server> api;
+};
+Servers start_servers(std::vector<std::string> idp_args) {
+  Servers out;
+  Env idp_env = base_env();
+  idp_env["DEVIDP_CI_CLIENT_SECRET"] = kCiSecret;
+  idp_args.insert(idp_args.begin(), {kDevidp, "--device-interval", "1", "--log-level", "warn"});
+  out.idp = std::make_unique<Server>("devidp", idp_args, idp_env);
+  out.api = std::make_unique<Server>(
+      "apid", std::vector<std::string>{kApid, "--issuer", out.idp->issuer(), "--audience", kAudience}, base_env());
+  return out;
+}
+Servers& servers() {
+  static Servers s = start_servers({});
+  return s;
+}
+// Short lifetimes: access tokens for 30 s (always inside the 60 s refresh margin), device codes
+// for 3 s.
+Servers& short_lived_servers() {
+  static Servers s = start_servers({"--access-token-ttl", "30", "--device-code-ttl", "3"});
+  return s;
+}
+
+struct RunResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// One user's machine: a HOME with its own config directory, a working directory without .env.
+class Machine {
+ public:
+  explicit Machine(Servers& s = servers()) {
+    env_ = base_env();
+    env_["HOME"] = home_.path();
+    env_["XDG_CONFIG_HOME"] = home_.path() + "/config";
+    env_["ISSUER_BASE_URL"] = s.idp->issuer();
+    env_["AUTH0_CLIENT_ID"] = "oauthdemo-cli";
+    env_["API_AUDIENCE"] = kAudience;
+    env_["API_BASE_URL"] = s.api->base();
+    env_["NO_COLOR"] = "1";
+  }
+  Env& env() { return env_; }
+  std::string store_path(const std::string& profile = "default") const {
+    return home_.path() + "/config/oauthdemo/tokens/" + profile + ".json";
+  }
+  std::string dir() const { return home_.path(); }
+
+  Child start(std::vector<std::string> args, const Env* extra = nullptr) {
+    args.insert(args.begin(), kCli);
+    Env env = env_;
+    if (extra)
+      for (const auto& [k, v] : *extra) env[k] = v;
+    return spawn(args, env, home_.path(), "run" + std::to_string(counter_++));
+  }
+  RunResult finish(const Child& child) {
+    RunResult r;
+    r.code = wait_exit(child.pid);
+    r.out = read_file(child.out_path);
+    r.err = read_file(child.err_path);
+    return r;
+  }
+  RunResult run(std::vector<std::string> args, const Env* extra = nullptr) { return finish(start(std::move(args), extra)); }
+
+  RunResult login(const std::string& user = "alice", std::vector<std::string> more = {}) {
+    std::vector<std::string> args{"login", "--port-list", "0", "--browser-command", kBrowser + " --user " + user};
+    args.insert(args.end(), more.begin(), more.end());
+    return run(args);
+  }
+  cli::StoredTokens stored(const std::string& profile = "default") {
+    auto t = cli::parse_tokens(read_file(store_path(profile)));
+    REQUIRE(t);
+    return *t;
+  }
+
+ private:
+  testing::TempDir home_;
+  Env env_;
+  int counter_ = 0;
+};
+
+// A refresh_token grant sent directly to the devidp (to prove a token is dead).
+int direct_refresh_status(const std::string& refresh_token) {
+  http::HttplibClient client;
+  http::HttpRequest request;
+  request.method = "POST";
+  request.url = servers().idp->base() + "/oauth/token";
+  request.content_type = "application/x-www-form-urlencoded";
+  request.body = http::form_encode(
+      {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"client_id", "oauthdemo-cli"}});
+  auto response = client.send(request);
+  REQUIRE(response);
+  return response->status;
+}
+
+bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST_SUITE("cli::integration") {
+  TEST_CASE("browser login, token show, status and call-api /hello") {
+    Machine m;
+    auto login = m.login("alice");
+    INFO(login.err);
+    REQUIRE(login.code == 0);
+    CHECK(contains(login.err, "Open this URL in a browser to log in:"));
+    CHECK(contains(login.err, "code_challenge_method=S256"));
+    CHECK(contains(login.err, "Logged in as Alice Example <alice@example.com>"));
+    CHECK(contains(login.err, "refresh token stored in " + m.store_path()));
+    CHECK(login.out.empty());
+    struct stat st {};
+    REQUIRE(::stat(m.store_path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
+    auto status = m.run({"status"});
+    CHECK(status.code == 0);
+    CHECK(contains(status.out, "Logged in as Alice Example <alice@example.com>"));
+    CHECK(contains(status.out, "Stored in:     " + m.store_path()));
+    auto status_json = nlohmann::json::parse(m.run({"status", "--json"}).out, nullptr, false);
+    REQUIRE_FALSE(status_json.is_discarded());
+    CHECK(status_json["logged_in"] == true);
+    CHECK(status_json["issuer"] == servers().idp->issuer());
+
+    auto raw = m.run({"token", "show", "--raw"});
+    CHECK(raw.code == 0);
+    CHECK((raw.out == m.stored().access_token + "\n"));
+    CHECK(std::count(raw.out.begin(), raw.out.end(), '.') == 2);
+
+    auto header = m.run({"token", "show", "--header"});
+    CHECK((header.out == "Authorization: Bearer " + m.stored().access_token + "\n"));
+
+    auto env = m.run({"token", "show", "--env"});
+    CHECK((env.out == "export OAUTHDEMO_ACCESS_TOKEN='" + m.stored().access_token + "'\n"));
+
+    auto json = nlohmann::json::parse(m.run({"token", "show", "--json"}).out, nullptr, false);
+    REQUIRE_FALSE(json.is_discarded());
+    CHECK(json["refresh_token_present"] == true);
+    CHECK_FALSE(json.contains("refresh_token"));
+    CHECK(json["profile"]["email"] == "alice@example.com");
+    CHECK(contains(json["audience"].dump(), kAudience));
+    CHECK(contains(json["permissions"].dump(), "read:admin"));
+
+    auto human = m.run({"token", "show"});
+    CHECK(human.code == 0);
+    CHECK(contains(human.out, "User:           Alice Example <alice@example.com>"));
+    CHECK(contains(human.out, "Refresh token:  present"));
+    CHECK_FALSE(contains(human.out, m.stored().access_token));
+    CHECK_FALSE(contains(human.out, m.stored().refresh_token));
+
+    auto hello = m.run({"call-api", "/hello"});
+    INFO(hello.err);
+    CHECK(hello.code == 0);
+    auto body = nlohmann::json::parse(hello.out, nullptr, false);
+    REQUIRE_FALSE(body.is_discarded());
+    CHECK(body["message"] == "Hello! Your token is valid.");
+
+    auto admin = m.run({"call-api", "-i", "/admin"});
+    CHECK(admin.code == 0);
+    CHECK(admin.out.rfind("HTTP/1.1 200\n", 0) == 0);
+  }
+
+  TEST_CASE("bob gets 403 on /admin, explained, exit 6") {
+    Machine m;
+    REQUIRE(m.login("bob").code == 0);
+    auto hello = m.run({"call-api", "/hello"});
+    CHECK(hello.code == 0);
+    auto admin = m.run({"call-api", "/admin"});
+    CHECK(admin.code == 6);
+    CHECK(contains(admin.err, "oauthdemo: the API refused the request: the token lacks the required permission"));
+    CHECK(contains(admin.err, "read:admin"));
+  }
+
+  TEST_CASE("token refresh rotates the refresh token") {
+    Machine m;
+    REQUIRE(m.login().code == 0);
+    const auto before = m.stored();
+    auto refresh = m.run({"token", "refresh"});
+    INFO(refresh.err);
+    REQUIRE(refresh.code == 0);
+    CHECK(contains(refresh.err, "Refreshed: the access token expires "));
+    const auto after = m.stored();
+    // (The access token may be byte-identical when issued within the same second.)
+    CHECK((after.refresh_token != before.refresh_token));
+    CHECK((after.obtained_at >= before.obtained_at));
+    CHECK(m.run({"call-api", "/hello"}).code == 0);
+  }
+
+  TEST_CASE("ten concurrent token refreshes leave a consistent, usable store") {
+    Machine m;
+    REQUIRE(m.login().code == 0);
+    const auto first_rt = m.stored().refresh_token;
+    std::vector<Child> children;
+    for (int i = 0; i < 10; ++i) children.push_back(m.start({"token", "refresh"}));
+    int ok = 0;
+    for (const auto& c : children) {
+      auto r = m.finish(c);
+      INFO(r.err);
+      ok += r.code == 0 ? 1 : 0;
+    }
+    CHECK(ok == 10);
+    const auto final_tokens = m.stored();  // parses strictly
+    CHECK((final_tokens.refresh_token != first_rt));
+    CHECK(m.run({"call-api", "/hello"}).code == 0);
+    CHECK(m.run({"token", "refresh"}).code == 0);
+  }
+
+  TEST_CASE("logout revokes the refresh token and deletes the store") {
+    Machine m;
+    REQUIRE(m.login().code == 0);
+    const auto rt = m.stored().refresh_token;
+    auto logout = m.run({"logout"});
+    INFO(logout.err);
+    CHECK(logout.code == 0);
+    CHECK(contains(logout.err, "Revoked the refresh token at "));
+    CHECK(contains(logout.err, "Logged out (profile default): deleted " + m.store_path()));
+    CHECK_FALSE(std::filesystem::exists(m.store_path()));
+    CHECK(direct_refresh_status(rt) == 400);
+    auto status = m.run({"status"});
+    CHECK(status.code == 4);
+    CHECK(status.out == "Not logged in (profile default). Run: oauthdemo login\n");
+  }
+
+  TEST_CASE("without a login or a terminal, commands exit 4 with a remedy") {
+    Machine m;
+    CHECK(m.run({"status"}).code == 4);
+    auto call = m.run({"call-api", "/hello"});
+    CHECK(call.code == 4);
+    CHECK(call.err == "oauthdemo: error: not logged in (profile default); run: oauthdemo login\n");
+    auto login = m.run({"login"});
+    CHECK(login.code == 4);
+    CHECK(contains(login.err, "cannot log in interactively here (no terminal, CI=true or --non-interactive)"));
+    Env ci{{"CI", "true"}};
+    CHECK(m.run({"--non-interactive", "login", "--device"}, &ci).code == 4);
+    auto show = m.run({"token", "show", "--raw"});
+    CHECK(show.code == 4);
+    CHECK(show.out.empty());
+  }
+
+  TEST_CASE("profiles keep tenants apart") {
+    Machine m;
+    REQUIRE(m.login("bob", {}).code == 0);
+    auto other = m.run({"--profile", "work", "status"});
+    CHECK(other.code == 4);
+    CHECK(other.out == "Not logged in (profile work). Run: oauthdemo login\n");
+    std::vector<std::string> args{"--profile", "work", "login", "--port-list", "0", "--browser-command",
+                                  kBrowser + " --user alice"};
+    REQUIRE(m.run(args).code == 0);
+    CHECK((m.stored("work").access_token != m.stored("default").access_token));
+    CHECK(m.run({"call-api", "/admin"}).code == 6);
+    CHECK(m.run({"--profile", "work", "call-api", "/admin"}).code == 0);
+  }
+
+  TEST_CASE("a browser login denied by the user exits 5") {
+    Machine m;
+    auto r = m.run({"login", "--port-list", "0", "--browser-command", kBrowser + " --deny"});
+    CHECK(r.code == 5);
+    CHECK(contains(r.err, "the login was denied: the authorization server answered access_denied"));
+    CHECK_FALSE(std::filesystem::exists(m.store_path()));
+  }
+
+  TEST_CASE("device flow approved in the scripted browser") {
+    Machine m;
+    auto r = m.run({"login", "--device", "--browser-command", kBrowser + " --user alice"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "on any device and enter the code:"));
+    CHECK(contains(r.err, "Logged in as Alice Example <alice@example.com>"));
+    CHECK(m.run({"call-api", "/hello"}).code == 0);
+  }
+
+  TEST_CASE("device flow denied in the scripted browser exits 5") {
+    Machine m;
+    auto r = m.run({"login", "--device", "--browser-command", kBrowser + " --deny"});
+    INFO(r.err);
+    CHECK(r.code == 5);
+    CHECK(contains(r.err, "the login was denied in the browser"));
+  }
+
+  TEST_CASE("client credentials from the environment or a file, never argv") {
+    Machine m;
+    m.env()["AUTH0_CLIENT_ID"] = "oauthdemo-ci";
+    auto missing = m.run({"login", "--client-credentials"});
+    CHECK(missing.code == 1);
+    CHECK(contains(missing.err, "set OAUTHDEMO_CLIENT_SECRET or pass --client-secret-file FILE or --client-secret-stdin"));
+
+    Env secret{{"OAUTHDEMO_CLIENT_SECRET", kCiSecret}, {"CI", "true"}};
+    auto r = m.run({"login", "--client-credentials"}, &secret);
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    CHECK(contains(r.err, "Logged in as client oauthdemo-ci"));
+    CHECK(m.run({"call-api", "/hello"}).code == 0);
+
+    const std::string file = m.dir() + "/secret.txt";
+    { std::ofstream(file) << kCiSecret << "\n"; }
+    ::chmod(file.c_str(), 0600);
+    CHECK(m.run({"login", "--client-credentials", "--client-secret-file", file}).code == 0);
+
+    auto from_stdin = m.finish(spawn({kCli, "login", "--client-credentials", "--client-secret-stdin"}, m.env(),
+                                     m.dir(), "stdin-secret", file));
+    INFO(from_stdin.err);
+    CHECK(from_stdin.code == 0);
+
+    Env wrong{{"OAUTHDEMO_CLIENT_SECRET", "wrong"}};
+    auto bad = m.run({"login", "--client-credentials"}, &wrong);
+    CHECK(bad.code == 4);
+    CHECK(contains(bad.err, "invalid_client"));
+  }
+
+  TEST_CASE("OAUTHDEMO_ACCESS_TOKEN overrides the store") {
+    Machine m;
+    REQUIRE(m.login().code == 0);
+    const auto at = m.stored().access_token;
+    Machine ci;
+    Env env{{"OAUTHDEMO_ACCESS_TOKEN", at}, {"CI", "true"}};
+    auto r = ci.run({"call-api", "/hello"}, &env);
+    CHECK(r.code == 0);
+    auto status = ci.run({"status"}, &env);
+    CHECK(status.code == 0);
+    CHECK(contains(status.out, "OAUTHDEMO_ACCESS_TOKEN (environment)"));
+  }
+
+  TEST_CASE("--log-http shows the exchange with every secret masked") {
+    Machine m;
+    auto r = m.login("alice", {});
+    REQUIRE(r.code == 0);
+    auto logged = m.run({"--log-http", "token", "refresh"});
+    REQUIRE(logged.code == 0);
+    const auto t = m.stored();
+    CHECK(contains(logged.err, "> POST " + servers().idp->base() + "/oauth/token"));
+    CHECK(contains(logged.err, "refresh_token=[redacted]"));
+    CHECK(contains(logged.err, "[signature removed]"));
+    CHECK_FALSE(contains(logged.err, t.refresh_token));
+    CHECK_FALSE(contains(logged.err, t.access_token));
+    CHECK_FALSE(contains(logged.err, t.access_token.substr(t.access_token.rfind('.') + 1)));
+    auto call = m.run({"--log-http", "call-api", "/hello"});
+    CHECK(call.code == 0);
+    CHECK(contains(call.err, "> Authorization: Bearer "));
+    CHECK_FALSE(contains(call.err, t.access_token));
+  }
+
+  TEST_CASE("configuration and network failures") {
+    Machine m;
+    m.env().erase("ISSUER_BASE_URL");
+    auto none = m.run({"login"});
+    CHECK(none.code == 1);
+    CHECK(contains(none.err, "set AUTH0_DOMAIN (your Auth0 tenant, e.g. example.us.auth0.com) or ISSUER_BASE_URL"));
+    CHECK(contains(none.err, m.dir() + "/config/oauthdemo/config.env (not found)"));
+
+    Env down{{"OAUTHDEMO_ACCESS_TOKEN", "a.b.c"}, {"API_BASE_URL", "http://127.0.0.1:1"}};
+    CHECK(m.run({"call-api", "/hello"}, &down).code == 7);
+    CHECK(m.run({"call-api", "hello"}, &down).code == 2);
+    CHECK(m.run({"no-such-command"}).code == 2);
+  }
+
+  TEST_CASE("settings from the config file and .env") {
+    Machine m;
+    m.env().erase("ISSUER_BASE_URL");
+    m.env().erase("AUTH0_CLIENT_ID");
+    std::filesystem::create_directories(m.dir() + "/config/oauthdemo");
+    ::chmod((m.dir() + "/config/oauthdemo").c_str(), 0700);
+    { std::ofstream(m.dir() + "/config/oauthdemo/config.env") << "ISSUER_BASE_URL=" << servers().idp->issuer() << "\n"; }
+    { std::ofstream(m.dir() + "/.env") << "AUTH0_CLIENT_ID=oauthdemo-cli\n"; }
+    auto r = m.login();
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(m.stored().issuer == servers().idp->issuer());
+  }
+
+  TEST_CASE("Ctrl-C during the wait exits 130, a timeout exits 4, a busy port is named") {
+    Machine m;
+    SUBCASE("interrupted") {
+      auto child = m.start({"login", "--port-list", "0", "--paste", "--timeout", "60"});
+      const auto deadline = std::chrono::steady_clock::now() + 60s;
+      while (!contains(read_file(child.err_path), "Open this URL") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);  // polling the child's output with a deadline
+      ::kill(child.pid, SIGINT);
+      auto r = m.finish(child);
+      CHECK(r.code == 130);
+      CHECK(contains(r.err, "oauthdemo: error: login interrupted"));
+    }
+    SUBCASE("timeout") {
+      auto r = m.run({"login", "--port-list", "0", "--paste", "--timeout", "1"});
+      CHECK(r.code == 4);
+      CHECK(contains(r.err, "no answer from the browser within 1 s; run the login again (or raise --timeout)"));
+    }
+    SUBCASE("port in use") {
+      auto busy = cli::LoopbackReceiver::bind(cli::ReceiverConfig{});
+      REQUIRE(busy);
+      const auto port = std::to_string((*busy)->port());
+      auto r = m.run({"login", "--port-list", port, "--paste"});
+      CHECK(r.code == 1);
+      CHECK(contains(r.err, "callback port " + port + " on 127.0.0.1 is in use"));
+    }
+  }
+
+  TEST_CASE("call-api refreshes an access token that expires within 60 s") {
+    Machine m(short_lived_servers());
+    REQUIRE(m.login().code == 0);
+    const auto before = m.stored();
+    auto call = m.run({"-v", "call-api", "/hello"});
+    INFO(call.err);
+    CHECK(call.code == 0);
+    CHECK(contains(call.err, "refreshed the access token (profile default)"));
+    CHECK((m.stored().refresh_token != before.refresh_token));
+  }
+
+  TEST_CASE("an expired device code exits 4 with its own message") {
+    Machine m(short_lived_servers());
+    auto r = m.run({"login", "--device", "--browser-command", "true"});
+    INFO(r.err);
+    CHECK(r.code == 4);
+    CHECK(contains(r.err, "the device code expired before the login was approved; run the login again"));
+  }
+
+  TEST_CASE("a failing --browser-command ends the wait instead of hanging") {
+    Machine m;
+    auto device = m.run({"login", "--device", "--browser-command", "false"});
+    CHECK(device.code == 4);
+    CHECK(contains(device.err, "--browser-command exited with status 1 before the device was approved"));
+    auto browser = m.run({"login", "--port-list", "0", "--browser-command", "false"});
+    CHECK(browser.code == 4);
+    CHECK(contains(browser.err, "--browser-command exited with status 1 before the login completed"));
+  }
+
+  TEST_CASE("REDIRECT_URI without a port listens on a free loopback port") {
+    Machine m;
+    m.env()["REDIRECT_URI"] = "http://127.0.0.1/callback";
+    auto r = m.run({"login", "--browser-command", kBrowser});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(contains(r.err, "redirect_uri=http%3A%2F%2F127.0.0.1%3A"));
+    m.env()["REDIRECT_URI"] = "http://example.com:8400/callback";
+    auto bad = m.run({"login", "--browser-command", kBrowser});
+    CHECK(bad.code == 1);
+    CHECK(contains(bad.err, "REDIRECT_URI (environment variable REDIRECT_URI) must be an http://127.0.0.1"));
+  }
+
+  TEST_CASE("logout --no-revoke --print-logout-url") {
+    Machine m;
+    REQUIRE(m.login().code == 0);
+    const auto rt = m.stored().refresh_token;
+    auto r = m.run({"logout", "--no-revoke", "--print-logout-url", "--return-to", "http://127.0.0.1:8400/"});
+    INFO(r.err);
+    CHECK(r.code == 0);
+    CHECK(r.out == servers().idp->issuer() +
+                       "oidc/logout?client_id=oauthdemo-cli&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8400%2F\n");
+    CHECK_FALSE(contains(r.err, "Revoked"));
+    CHECK_FALSE(std::filesystem::exists(m.store_path()));
+    CHECK(direct_refresh_status(rt) == 200);  // not revoked: --no-revoke only deletes locally
+  }
+}
