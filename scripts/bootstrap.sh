@@ -9,7 +9,7 @@ APT_PACKAGES=(
   libcli11-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev libspdlog-dev doctest-dev
   libexpected-dev libsystemd-dev libbenchmark-dev libqrencode-dev
   ccache curl ca-certificates openssl procps psmisc iproute2
-  nodejs npm chromium wrk hyperfine gnuplot-nox
+  nodejs npm chromium wrk hyperfine gnuplot-nox jq
 )
 
 missing=()
