@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libcli11-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev libspdlog-dev doctest-dev
   libexpected-dev libsystemd-dev libbenchmark-dev libqrencode-dev
-  ccache curl ca-certificates openssl procps psmisc iproute2
+  ccache curl ca-certificates openssl procps psmisc iproute2 python3 systemd
   nodejs npm chromium wrk hyperfine gnuplot-nox jq
 )
 
