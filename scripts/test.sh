@@ -10,6 +10,7 @@ BUILD_DIR=${BUILD_DIR:-build/test}
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$BUILD_DIR" -G Ninja "${launcher[@]}" \

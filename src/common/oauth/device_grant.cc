@@ -43,14 +43,7 @@ http::HttpRequest device_authorization_request(std::string_view endpoint, const 
   if (!client.client_secret.empty()) params.emplace_back("client_secret", client.client_secret);
   if (!scope.empty()) params.emplace_back("scope", std::string(scope));
   if (!audience.empty()) params.emplace_back("audience", std::string(audience));
-  http::HttpRequest request;
-  request.method = "POST";
-  request.url = std::string(endpoint);
-  request.content_type = "application/x-www-form-urlencoded";
-  request.body = http::form_encode(params);
-  request.headers.emplace_back("Accept", "application/json");
-  request.max_response_bytes = kMaxTokenResponseBytes;
-  return request;
+  return form_post(endpoint, params);
 }
 
 Result<DeviceAuthorization> parse_device_authorization(const http::HttpResponse& response) {

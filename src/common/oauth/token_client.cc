@@ -5,8 +5,6 @@
 #include "common/http/url.h"
 
 namespace oauthdemo::oauth {
-namespace {
-
 http::HttpRequest form_post(std::string_view endpoint, const http::Params& params) {
   http::HttpRequest request;
   request.method = "POST";
@@ -17,6 +15,8 @@ http::HttpRequest form_post(std::string_view endpoint, const http::Params& param
   request.max_response_bytes = kMaxTokenResponseBytes;
   return request;
 }
+
+namespace {
 
 void add_client(http::Params& params, const ClientCredentials& client) {
   params.emplace_back("client_id", client.client_id);

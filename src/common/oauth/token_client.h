@@ -9,6 +9,7 @@
 
 #include "common/base/error.h"
 #include "common/http/http_client.h"
+#include "common/http/url.h"
 
 namespace oauthdemo::oauth {
 
@@ -30,6 +31,10 @@ struct TokenResponse {
 };
 
 // grant_type=authorization_code with the PKCE verifier (RFC 7636 §4.5).
+// A form-encoded POST to an OAuth endpoint that answers JSON (token, device authorization,
+// revocation), with the response capped at kMaxTokenResponseBytes.
+http::HttpRequest form_post(std::string_view endpoint, const http::Params& params);
+
 http::HttpRequest authorization_code_request(std::string_view token_endpoint, const ClientCredentials& client,
                                              std::string_view code, std::string_view redirect_uri,
                                              std::string_view code_verifier);
