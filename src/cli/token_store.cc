@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -231,13 +232,36 @@ class BlockTerminationSignals {
 };
 }  // namespace
 
+namespace {
+// Temporary copies are named after the store file, so the profile lock covers them too.
+std::string temp_prefix(const std::string& file) {
+  const auto slash = file.rfind('/');
+  return file.substr(0, slash + 1) + "." + file.substr(slash + 1) + ".tmp-";
+}
+
+// A writer killed between mkstemp and rename (SIGKILL, power loss) leaves a full copy of the
+// tokens behind. Only the holder of this profile's lock writes these files, so any that exist
+// while we hold it are orphans.
+void remove_orphaned_temps(const std::string& file) {
+  const std::string prefix = temp_prefix(file);
+  const auto slash = prefix.rfind('/');
+  const std::string dir = prefix.substr(0, slash);
+  const std::string name_prefix = prefix.substr(slash + 1);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().starts_with(name_prefix)) std::filesystem::remove(entry.path(), ec);
+  }
+}
+}  // namespace
+
 Result<void> FileTokenStore::save(const StoredTokens& tokens, const StoreLock& lock) {
   if (!lock.held()) return fail(Errc::StoreLockFailed, "save() called without the store lock");
   BlockTerminationSignals block;
   auto dirs = ensure_dirs();
   if (!dirs) return dirs;
+  remove_orphaned_temps(file_);
   const std::string text = serialize_tokens(tokens);
-  std::string temp = tokens_dir_ + "/.tmp-XXXXXX";
+  std::string temp = temp_prefix(file_) + "XXXXXX";
   const int fd = ::mkstemp(temp.data());
   if (fd < 0) return fail(Errc::StoreIoError, "cannot create a temporary file in " + tokens_dir_ + ": " + errno_text());
   auto abandon = [&](const std::string& what) {
@@ -276,6 +300,7 @@ Result<void> FileTokenStore::save(const StoredTokens& tokens, const StoreLock& l
 
 Result<void> FileTokenStore::remove(const StoreLock& lock) {
   if (!lock.held()) return fail(Errc::StoreLockFailed, "remove() called without the store lock");
+  remove_orphaned_temps(file_);
   if (::unlink(file_.c_str()) != 0 && errno != ENOENT)
     return fail(Errc::StoreIoError, "cannot delete " + file_ + ": " + errno_text());
   return {};

@@ -56,10 +56,29 @@ TEST_SUITE("cli::token_store") {
     // No temporary files are left beside the store.
     int entries = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir + "/tokens")) {
-      CHECK(e.path().filename().string().rfind(".tmp-", 0) != 0);
+      CHECK(e.path().filename().string().find(".tmp-") == std::string::npos);
       ++entries;
     }
     CHECK(entries == 2);  // default.json + default.lock
+  }
+
+  TEST_CASE("a save under the lock removes copies orphaned by a killed writer of the same profile only") {
+    testing::TempDir tmp;
+    const std::string dir = tmp.path() + "/oauthdemo";
+    FileTokenStore store(dir, "default");
+    {
+      auto lock = store.lock();
+      REQUIRE(lock);
+      REQUIRE(store.save(sample(), *lock));
+    }
+    const std::string orphan = dir + "/tokens/.default.json.tmp-Ab12Cd";
+    const std::string other_profile = dir + "/tokens/.staging.json.tmp-Ef34Gh";
+    for (const auto& path : {orphan, other_profile}) std::ofstream(path) << "{\"access_token\":\"x\"}";
+    auto lock = store.lock();
+    REQUIRE(lock);
+    REQUIRE(store.save(sample(), *lock));
+    CHECK_FALSE(std::filesystem::exists(orphan));
+    CHECK(std::filesystem::exists(other_profile));
   }
 
   TEST_CASE("a missing store is StoreNotFound") {
