@@ -10,7 +10,8 @@ BUILD_DIR=${BUILD_DIR:-build/test}
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON
 
-export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
+# Share ccache hits between clones and build dirs (paths are made relative to the checkout).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true} CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$BUILD_DIR" -G Ninja "${launcher[@]}" \

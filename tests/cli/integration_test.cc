@@ -421,6 +421,20 @@ TEST_SUITE("cli::integration") {
     CHECK(m.run({"--profile", "work", "call-api", "/admin"}).code == 0);
   }
 
+  TEST_CASE("login refuses a config directory open to others before the browser step") {
+    Machine m;
+    const std::string dir = m.dir() + "/config/oauthdemo";
+    std::filesystem::create_directories(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                          std::filesystem::perms::others_exec);
+    const std::string marker = m.dir() + "/browser-ran";
+    auto r = m.run({"login", "--port-list", "0", "--browser-command", "touch " + marker + " #"});
+    CHECK(r.code == 1);
+    CHECK(contains(r.err, dir + " is accessible by other users (mode 0755); run: chmod 700 " + dir));
+    CHECK_FALSE(std::filesystem::exists(marker));
+  }
+
   TEST_CASE("a browser login denied by the user exits 5") {
     Machine m;
     auto r = m.run({"login", "--port-list", "0", "--browser-command", kBrowser + " --deny"});

@@ -381,6 +381,9 @@ Result<int> run_login(Context& ctx, const LoginOptions& options) {
   if (!issuer) return tl::unexpected(issuer.error());
   auto client_id = ctx.settings->client_id();
   if (!client_id) return tl::unexpected(client_id.error());
+  // A store we could not write (a config directory open to others, say) is reported before the
+  // user spends time in a browser, not after.
+  if (auto writable = ctx.store->lock(); !writable) return tl::unexpected(writable.error());
   if (options.client_credentials) return login_client_credentials(ctx, options, *issuer, *client_id);
   if (!ctx.interactive() && options.browser_command.empty() && !options.paste)
     return fail(Errc::LoginRequired, kNoTerminalRemedy);
