@@ -52,7 +52,7 @@ std::string Url::origin() const {
   std::string out = scheme + "://";
   out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
   const bool default_port = (scheme == "http" && port == 80) || (scheme == "https" && port == 443);
-  if (!default_port) out += ":" + std::to_string(port);
+  if (!default_port) out.append(":").append(std::to_string(port));
   return out;
 }
 
@@ -108,7 +108,7 @@ Result<Url> parse_url(std::string_view text) {
   }
   const auto q = path_query.find('?');
   url.path = std::string(path_query.substr(0, q));
-  if (url.path.empty()) url.path = "/";
+  if (url.path.empty()) url.path.push_back('/');
   if (q != std::string_view::npos) url.query = std::string(path_query.substr(q + 1));
   return url;
 }
