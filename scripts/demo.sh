@@ -29,7 +29,7 @@ scripts/bootstrap.sh
 BUILD=${DEMO_BUILD_DIR:-build/demo}
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$BUILD" -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release -DOAUTHDEMO_BENCH=OFF >/dev/null
+cmake -S . -B "$BUILD" -G Ninja "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DOAUTHDEMO_BENCH=OFF >/dev/null
 cmake --build "$BUILD" --target oauthdemo oauthdemo-apid oauthdemo-devidp
 
 WORK=$(mktemp -d)
