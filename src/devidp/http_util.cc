@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/base/digest.h"
+#include "devidp/pages.h"
 
 namespace oauthdemo::devidp {
 namespace {
@@ -169,6 +170,23 @@ bool csrf_ok(const httplib::Request& req, const http::Params& form) {
   auto from_form = http::param(form, "csrf");
   if (!from_cookie || !from_form || !well_formed_csrf(*from_cookie)) return false;
   return base::constant_time_equal(*from_cookie, *from_form);
+}
+
+std::optional<http::Params> read_protected_form(const httplib::Request& req, httplib::Response& res,
+                                                std::string_view what_to_reload) {
+  auto form = parse_body(req);
+  if (!form) {
+    request_note().error = "invalid_request";
+    send_page(res, 400, pages::error("Invalid request", form.error().detail));
+    return std::nullopt;
+  }
+  if (!csrf_ok(req, *form)) {
+    request_note().error = "csrf";
+    send_page(res, 403, pages::error("Request blocked", "The form's CSRF check failed. Reload the " +
+                                                            std::string(what_to_reload) + " and try again."));
+    return std::nullopt;
+  }
+  return std::move(*form);
 }
 
 tl::expected<AuthenticatedClient, OAuthFailure> authenticate_client(const httplib::Request& req,

@@ -69,6 +69,11 @@ std::string csrf_for_form(const httplib::Request& req, httplib::Response& res, R
 // True if the form's csrf field equals the cookie (constant-time) and both are non-empty.
 bool csrf_ok(const httplib::Request& req, const http::Params& form);
 
+// A POSTed HTML form that passed its CSRF check; otherwise answers with an error page (400 for an
+// unreadable body, 403 telling the user to reload `what_to_reload`) and returns nullopt.
+std::optional<http::Params> read_protected_form(const httplib::Request& req, httplib::Response& res,
+                                                std::string_view what_to_reload);
+
 struct AuthenticatedClient {
   const Client* client = nullptr;
   bool confidential_authenticated = false;  // a secret was checked

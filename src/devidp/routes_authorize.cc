@@ -162,17 +162,8 @@ void Server::login_get(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Server::login_post(const httplib::Request& req, httplib::Response& res) {
-  auto form = parse_body(req);
-  if (!form) {
-    request_note().error = "invalid_request";
-    send_page(res, 400, pages::error("Invalid request", form.error().detail));
-    return;
-  }
-  if (!csrf_ok(req, *form)) {
-    request_note().error = "csrf";
-    send_page(res, 403, pages::error("Request blocked", "The form's CSRF check failed. Reload the login page and try again."));
-    return;
-  }
+  auto form = read_protected_form(req, res, "login page");
+  if (!form) return;
   const std::string txn_id = http::param(*form, "txn").value_or("");
   auto txn = sessions_.find_txn(txn_id);
   if (!txn) {

@@ -36,17 +36,8 @@ void Server::activate_get(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Server::activate_post(const httplib::Request& req, httplib::Response& res) {
-  auto form = parse_body(req);
-  if (!form) {
-    request_note().error = "invalid_request";
-    send_page(res, 400, pages::error("Invalid request", form.error().detail));
-    return;
-  }
-  if (!csrf_ok(req, *form)) {
-    request_note().error = "csrf";
-    send_page(res, 403, pages::error("Request blocked", "The form's CSRF check failed. Reload the page and try again."));
-    return;
-  }
+  auto form = read_protected_form(req, res, "page");
+  if (!form) return;
   const std::string entered = http::param(*form, "user_code").value_or("");
   const auto canonical = normalize_user_code(entered);
   const auto pending = canonical ? sessions_.find_device(*canonical) : std::nullopt;
