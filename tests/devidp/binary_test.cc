@@ -313,8 +313,9 @@ TEST_SUITE("devidp::binary") {
                                     {{"grant_type", "authorization_code"}, {"client_id", kCliClient}, {"code", code},
                                      {"redirect_uri", cb.redirect_uri()}, {"code_verifier", kVerifier}}));
     REQUIRE(tokens["refresh_token"].is_string());
+    // The server writes its request line after the response has gone out: wait for it.
+    CHECK(wait_until([&] { return idp.log().find("POST /oauth/token 200 client_id=oauthdemo-cli") != std::string::npos; }));
     const std::string log = idp.log();
-    CHECK(log.find("POST /oauth/token 200 client_id=oauthdemo-cli") != std::string::npos);
     CHECK(log.find(code) == std::string::npos);
     CHECK(log.find(tokens["refresh_token"].get<std::string>()) == std::string::npos);
     CHECK(log.find("state-123") == std::string::npos);
