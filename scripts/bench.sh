@@ -57,37 +57,14 @@ for tool in wrk node curl jq python3; do command -v "$tool" >/dev/null || die "$
 command -v gnuplot >/dev/null || log "gnuplot not found: no chart (apt package gnuplot-nox)"
 [ -d bench/reference-express/node_modules ] || (cd bench/reference-express && npm ci --no-audit --no-fund --loglevel=error)
 
-# ---- processes: started here, stopped here, by PID ----
-W=$(mktemp -d "${TMPDIR:-/tmp}/oauthdemo-bench.XXXXXX")
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  if [ "$KEEP" = 1 ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start NAME CMD... : runs CMD in the background (cwd = work dir, so no stray .env is read), logs to W/NAME.log
-start() {
-  local name=$1; shift
-  (cd "$W" && exec "$@") >"$W/$name.log" 2>&1 &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-# wait_ready FILE PID NAME : polls for the ready file with a deadline; fails if the process dies
-wait_ready() {
-  local file=$1 pid=$2 name=$3 deadline=$((SECONDS + 60))
-  while [ ! -s "$file" ]; do
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$W/$name.log" >&2; die "$name exited before it was ready"; }
-    [ $SECONDS -lt $deadline ] || { tail -20 "$W/$name.log" >&2; die "$name not ready after 60 s"; }
-    sleep 0.05
-  done
-}
+# ---- processes: started here (cwd = work dir W, so no stray .env is read, log W/NAME.log), stopped here, by PID ----
+# shellcheck source=lib/processes.sh
+. scripts/lib/processes.sh
+PROC_KEEP_DIR=$KEEP
+proc_init bench
+W=$PROC_DIR
+# wait_ready NAME FILE : the process started as NAME has written its ready file FILE (60 s deadline)
+wait_ready() { proc_wait_ready "$1" "$2" || die "$1 did not get ready"; }
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 CLK_TCK=$(getconf CLK_TCK)
@@ -130,8 +107,8 @@ ISSUER=""
 if [ "$EXPRESS_ONLY" = 0 ]; then
   export DEVIDP_CI_CLIENT_SECRET
   DEVIDP_CI_CLIENT_SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  start devidp "$DEVIDP" --host 127.0.0.1 --port 0 --ready-file "$W/devidp.json" --log-level warn
-  wait_ready "$W/devidp.json" "$LAST_PID" devidp
+  proc_start devidp "$DEVIDP" --host 127.0.0.1 --port 0 --ready-file "$W/devidp.json" --log-level warn
+  wait_ready devidp "$W/devidp.json"
   ISSUER=$(jq -r '.issuer // .url' "$W/devidp.json")
   DEVIDP_JWKS=$(curl -fsS "${ISSUER}.well-known/openid-configuration" | jq -r .jwks_uri)
   log "devidp: issuer $ISSUER"
@@ -141,13 +118,13 @@ if [ "$EXPRESS_ONLY" = 0 ]; then
       --data-urlencode "client_secret=$DEVIDP_CI_CLIENT_SECRET" --data-urlencode "audience=$AUDIENCE" \
     | jq -er .access_token >"$W/token-devidp.txt") || die "could not mint a token at the devidp (client credentials)"
   unset DEVIDP_CI_CLIENT_SECRET
-  start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
+  proc_start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
     --issuer "$ISSUER" --audience "$AUDIENCE" --tokens-dir "$W" --keys 50 --include-jwks "$DEVIDP_JWKS" --token-sizes "$SIZES"
-  wait_ready "$W/keys.json" "$LAST_PID" keyserver
+  wait_ready keyserver "$W/keys.json"
 else
-  start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
+  proc_start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
     --audience "$AUDIENCE" --tokens-dir "$W" --keys 50 --token-sizes "$SIZES"
-  wait_ready "$W/keys.json" "$LAST_PID" keyserver
+  wait_ready keyserver "$W/keys.json"
   ISSUER=$(jq -r .issuer "$W/keys.json")
   DEVIDP_JWKS=$(jq -r .jwks_1 "$W/keys.json")
   cp "$W/token-0.txt" "$W/token-devidp.txt"
@@ -160,17 +137,17 @@ start_apid() {
   local envs=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
   [ $# -gt 0 ] && shift
-  start "$name" env "${envs[@]}" "$APID" --host 127.0.0.1 --port 0 --ready-file "$W/$name.json" \
+  proc_start "$name" env "${envs[@]}" "$APID" --host 127.0.0.1 --port 0 --ready-file "$W/$name.json" \
     --issuer "$ISSUER" --audience "$AUDIENCE" "$@"
-  wait_ready "$W/$name.json" "$LAST_PID" "$name"
+  wait_ready "$name" "$W/$name.json"
   SRV_PID[$name]=$(jq -r .pid "$W/$name.json"); SRV_URL[$name]="http://127.0.0.1:$(jq -r .port "$W/$name.json")"
 }
 # start_express NAME JWKS_URI
 start_express() {
   local name=$1 jwks=$2
-  start "$name" env NODE_ENV=production BACKEND_PORT=0 READY_FILE="$W/$name.json" ISSUER_BASE_URL="$ISSUER" \
+  proc_start "$name" env NODE_ENV=production BACKEND_PORT=0 READY_FILE="$W/$name.json" ISSUER_BASE_URL="$ISSUER" \
     API_AUDIENCE="$AUDIENCE" JWKS_URI="$jwks" node "$ROOT/bench/reference-express/server.js"
-  wait_ready "$W/$name.json" "$LAST_PID" "$name"
+  wait_ready "$name" "$W/$name.json"
   SRV_PID[$name]=$(jq -r .pid "$W/$name.json"); SRV_URL[$name]="http://127.0.0.1:$(jq -r .port "$W/$name.json")"
 }
 

@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=lib/processes.sh
+. scripts/lib/processes.sh
 
 interactive=0
 user=alice
@@ -26,46 +28,26 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 step "Setting up (packages, build)"
 scripts/bootstrap.sh
-BUILD=${DEMO_BUILD_DIR:-build/demo}
+BUILD=$(realpath -m "${DEMO_BUILD_DIR:-build/demo}")  # absolute: the servers run in the work dir
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$BUILD" -G Ninja "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DOAUTHDEMO_BENCH=OFF >/dev/null
 cmake --build "$BUILD" --target oauthdemo oauthdemo-apid oauthdemo-devidp
 
-WORK=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_ready() {  # wait_ready FILE PID NAME: the server writes FILE once it listens
-  local file=$1 pid=$2 name=$3
-  for _ in $(seq 1 300); do
-    [ -s "$file" ] && return 0
-    kill -0 "$pid" 2>/dev/null || { echo "demo: $name exited; see $WORK/$name.log" >&2; cat "$WORK/$name.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  echo "demo: $name did not become ready in 30 s" >&2; exit 1
-}
-json_field() { sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" | head -n1; }
+proc_init demo  # stops every process it starts, by PID, also on failures and Ctrl-C
+WORK=$PROC_DIR
 
 step "Starting the dev authorization server (oauthdemo-devidp) on a free loopback port"
-"$BUILD/src/devidp/oauthdemo-devidp" --port 0 --ready-file "$WORK/devidp.json" 2>"$WORK/devidp.log" &
-pids+=($!)
-wait_ready "$WORK/devidp.json" "${pids[-1]}" devidp
-ISSUER=$(json_field "$WORK/devidp.json" issuer)
+proc_start devidp "$BUILD/src/devidp/oauthdemo-devidp" --port 0 --ready-file "$WORK/devidp.json"
+proc_wait_ready devidp "$WORK/devidp.json" 30 || exit 1
+ISSUER=$(proc_ready_field "$WORK/devidp.json" issuer)
 echo "issuer: $ISSUER" >&2
 
 step "Starting the API daemon (oauthdemo-apid), validating tokens from $ISSUER"
-ISSUER_BASE_URL=$ISSUER API_AUDIENCE=https://api.example.com \
-  "$BUILD/src/daemon/oauthdemo-apid" --port 0 --ready-file "$WORK/apid.json" 2>"$WORK/apid.log" &
-pids+=($!)
-wait_ready "$WORK/apid.json" "${pids[-1]}" apid
-API_URL="http://127.0.0.1:$(json_field "$WORK/apid.json" port)"
+proc_start apid env ISSUER_BASE_URL="$ISSUER" API_AUDIENCE=https://api.example.com \
+  "$BUILD/src/daemon/oauthdemo-apid" --port 0 --ready-file "$WORK/apid.json"
+proc_wait_ready apid "$WORK/apid.json" 30 || exit 1
+API_URL="http://127.0.0.1:$(proc_ready_field "$WORK/apid.json" port)"
 echo "API: $API_URL" >&2
 
 # The CLI reads the seed's settings; its token store lives in a throwaway config dir.

@@ -1,15 +1,21 @@
 # Shared helpers for tests/e2e/run_e2e.sh and tests/interop/run_interop.sh (sourced, not run).
-# - every process started with `start_bg` is stopped by PID at exit (SIGTERM, then SIGKILL after 5 s);
-# - `ok`/`not_ok` count results; `finish` prints "N passed, N failed" and sets the exit status;
+# - processes come from scripts/lib/processes.sh: every one started with `proc_start` is stopped by PID at exit
+#   (SIGTERM, then SIGKILL after 5 s), also on failures and Ctrl-C; the work dir W goes unless KEEP_WORKDIR=1;
+# - `ok`/`not_ok` count results; `finish` prints the servers' logs if anything failed, then "N passed, N failed",
+#   and sets the exit status;
 # - nothing is ever skipped: a missing tool or binary is a failure with a message.
+# The drivers set AUDIENCE, ISSUER, API and APID (start_apid, cli_env) and CLI (run_cli).
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NPM_DIR=$ROOT/tests/npm
 PASSED=0
 FAILED=0
-PIDS=()
-W=$(mktemp -d "${TMPDIR:-/tmp}/oauthdemo-${SUITE:-test}.XXXXXX")
+# shellcheck source=../../scripts/lib/processes.sh
+. "$ROOT/scripts/lib/processes.sh"
+PROC_KEEP_DIR=${KEEP_WORKDIR:-0}
+proc_init "${SUITE:-test}"
+W=$PROC_DIR
 
 log() { echo "${SUITE:-test}: $*" >&2; }
 die() {
@@ -24,53 +30,29 @@ not_ok() {
   echo "not ok - $1"
   shift
   local f
-  for f in "$@"; do
-    [ -s "$f" ] || continue
-    echo "  --- last lines of $(basename "$f"):"
-    # Scrub anything secret-shaped before printing (query values of codes/state, JWTs).
-    tail -n 15 "$f" | sed -E 's/((code|state|nonce|code_challenge|code_verifier|user_code|device_code|token)=)[^&[:space:]]*/\1.../g; s/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_.-]*/[jwt]/g; s/^/  | /'
-  done
+  for f in "$@"; do proc_print_log "$f" 15; done
 }
 finish() {
+  if [ "$FAILED" -gt 0 ]; then proc_stop_all --logs; fi
   echo "$PASSED passed, $FAILED failed"
   [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
 }
 
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ "${KEEP_WORKDIR:-0}" = 1 ]; then log "work dir kept: $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
-trap 'echo "${SUITE:-test}: interrupted" >&2; exit 130' INT TERM
-
-# start_bg NAME CMD... : background process (cwd = work dir, no stray .env), output in W/NAME.log; sets LAST_PID
-start_bg() {
-  local name=$1
-  shift
-  (cd "$W" && exec "$@") >"$W/$name.log" 2>&1 &
-  LAST_PID=$!
-  PIDS+=("$LAST_PID")
-}
-# wait_ready FILE PID NAME [SECONDS] : polls for the ready file with a deadline; dies if the process exits
+# wait_ready NAME FILE [SECONDS] : the process started as NAME has written its ready file FILE; else a failure
 wait_ready() {
-  local file=$1 pid=$2 name=$3 deadline=$((SECONDS + ${4:-60}))
-  while [ ! -s "$file" ]; do
-    if ! kill -0 "$pid" 2>/dev/null; then not_ok "$name starts" "$W/$name.log"; die "$name exited before it was ready"; fi
-    if [ $SECONDS -ge $deadline ]; then not_ok "$name starts" "$W/$name.log"; die "$name not ready in time"; fi
-    sleep 0.05
-  done
+  proc_wait_ready "$@" && return 0
+  not_ok "$1 starts"
+  die "$1 did not get ready"
 }
-stop_pid() {
-  local pid=$1
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+# start_apid NAME ISSUER [FLAGS...] : $APID for ISSUER and $AUDIENCE on a free loopback port; sets APID_URL
+start_apid() {
+  local name=$1 issuer=$2
+  shift 2
+  proc_start "$name" "$APID" --host 127.0.0.1 --port 0 --ready-file "$W/$name.json" --issuer "$issuer" \
+    --audience "$AUDIENCE" "$@"
+  wait_ready "$name" "$W/$name.json"
+  # shellcheck disable=SC2034  # read by the drivers
+  APID_URL=http://127.0.0.1:$(proc_ready_field "$W/$name.json" port)
 }
 
 require_tools() {
@@ -104,4 +86,27 @@ expect() {
   local name=$1 status=$2
   shift 2
   if [ "$status" = 0 ]; then ok "$name"; else not_ok "$name" "$@"; fi
+}
+
+# browser_cmd ARGS... : browser-login.mjs with ARGS as a --browser-command string (the CLI appends the URL)
+browser_cmd() {
+  local cmd a
+  cmd="node $(printf %q "$NPM_DIR/browser-login.mjs") --timeout 90"
+  for a in "$@"; do cmd+=" $(printf %q "$a")"; done
+  printf '%s' "$cmd"
+}
+# cli_env NAME : a fresh HOME/XDG_CONFIG_HOME per scenario, Auth0-style settings pointing at ISSUER and API
+cli_env() {
+  mkdir -p "$W/$1/home" "$W/$1/cfg"
+  CLI_ENV=(HOME="$W/$1/home" XDG_CONFIG_HOME="$W/$1/cfg" ISSUER_BASE_URL="$ISSUER" AUTH0_CLIENT_ID=oauthdemo-cli
+           API_AUDIENCE="$AUDIENCE" API_BASE_URL="$API")
+}
+# expect_no_jwt_in_stderr : no token ever printed by the CLI outside `token show`
+expect_no_jwt_in_stderr() {
+  if grep -lE 'eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.' "$W"/*.err >/dev/null 2>&1; then
+    # Name the files only: their content would print the token.
+    not_ok "no JWT in the CLI's stderr (found in: $(grep -lE 'eyJ[A-Za-z0-9_-]{10,}\.eyJ' "$W"/*.err | xargs -n1 basename | tr '\n' ' '))"
+  else
+    ok "no JWT in the CLI's stderr"
+  fi
 }

@@ -61,11 +61,12 @@ if want store_kill; then
       OAUTHDEMO_CLIENT_SECRET="$DEVIDP_CI_CLIENT_SECRET" "$cli" --config-dir "$cfg" --non-interactive \
         login --client-credentials --client-id oauthdemo-ci >>"$work/store-kill.log" 2>&1 &
       p=$!   # the CLI itself (not a subshell), so SIGKILL hits the writer
+      proc_track "$p"
       # uniform over 0..120 % of a full run, so kills land before, during and after the write
       d=$(( RANDOM * run_ms * 12 / 10 / 32768 ))
       sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"
       if kill -KILL "$p" 2>/dev/null; then :; else finished=$((finished + 1)); fi
-      wait "$p" 2>/dev/null
+      proc_wait "$p"
       after=$(check_store "$(store_file "$cfg")")
       case "$after" in
         ok*) if [ "$after" = "$before" ]; then kept=$((kept + 1)); else replaced=$((replaced + 1)); fi ;;
@@ -107,10 +108,11 @@ if want store_concurrent; then
       for i in $(seq $n); do
         "$cli" --config-dir "$cfg" --non-interactive token refresh >>"$work/store-conc.$i.log" 2>&1 &
         cpids+=($!)
+        proc_track "$!"
       done
       okc=0 failc=0
       for p in "${cpids[@]}"; do
-        if wait "$p"; then okc=$((okc + 1)); else failc=$((failc + 1)); fi
+        if proc_wait "$p" 60; then okc=$((okc + 1)); else failc=$((failc + 1)); fi
       done
       figure concurrent_runs "$n"
       figure runs_exit_0 "$okc"

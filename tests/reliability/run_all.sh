@@ -7,7 +7,8 @@
 # store_kill store_concurrent login_listener (need the CLI). Without --only all run in turn.
 # Short mode (the default, what ctest runs) keeps each scenario well under 60 s; --long uses the
 # figures promised in docs/reliability.md (30 s at 256 connections, 10,000 kids, ...).
-# Every process is started here and stopped by PID; every wait is a poll with a deadline.
+# Every process is started here and stopped by PID (scripts/lib/processes.sh), also on failures and Ctrl-C;
+# every wait is a poll with a deadline. When a scenario fails, the logs of its processes are printed.
 # Output: "FIGURE <scenario>.<name> <value>" lines, "PASS <scenario>" or "FAIL <scenario>: why".
 # Exit status: 0 when every scenario run passed.
 set -uo pipefail
@@ -16,6 +17,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 # /usr/bin/python3 first: a pyenv shim costs seconds per call on a loaded machine.
 PY=$(command -v /usr/bin/python3 || command -v python3)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../../scripts/lib/processes.sh
+. "$root/scripts/lib/processes.sh"
+PROC_STOP_SECONDS=20
 long=0
 only=""
 apid="$root/build/rel-release/src/daemon/oauthdemo-apid"
@@ -30,7 +34,7 @@ while [ $# -gt 0 ]; do
     --devidp) devidp=$2; shift ;;
     --cli) cli=$2; shift ;;
     --work) work=$2; shift ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
     *) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -42,23 +46,15 @@ rss_flat() { # rss_flat GROWTH_KB LIMIT_KB
   [ "$asan" = 1 ] && return 0
   [ "$1" -lt "$2" ]
 }
+# Processes run in the work dir: absolute paths.
+apid=$(realpath -m "$apid"); devidp=$(realpath -m "$devidp"); cli=$(realpath -m "$cli")
 [ -n "$work" ] || work=$(mktemp -d "${TMPDIR:-/tmp}/oauthdemo-rel.XXXXXX")
-rm -rf "$work" && mkdir -p "$work"
+rm -rf "$work"
+proc_init run_all "$work" || exit 1   # the work dir is kept (logs, figures)
+work=$PROC_DIR
 audience="https://api.example.com"
 export DEVIDP_CI_CLIENT_SECRET
 DEVIDP_CI_CLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(24))')
-
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
-  done
-  for p in "${pids[@]:-}"; do
-    [ -n "$p" ] && wait "$p" 2>/dev/null
-  done
-}
-trap cleanup EXIT
 
 failures=0
 figure() { echo "FIGURE $scenario.$1 $2"; }
@@ -68,25 +64,14 @@ check() { # check "description" test-expression...
   if ! "$@"; then fail "$what"; fi
 }
 
-# wait_for_file FILE SECONDS
-wait_for_file() {
-  local end=$((SECONDS + $2))
-  while [ ! -s "$1" ]; do
-    [ $SECONDS -ge $end ] && return 1
-    sleep 0.05
-  done
-}
-json_field() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
-
 # start_devidp NAME [extra flags...]: sets devidp_pid, devidp_port, issuer
 start_devidp() {
   local name=$1; shift
   rm -f "$work/$name.ready"
-  "$devidp" --port 0 --ready-file "$work/$name.ready" "$@" 2>>"$work/$name.log" &
-  devidp_pid=$!
-  pids+=("$devidp_pid")
-  wait_for_file "$work/$name.ready" 30 || { fail "devidp did not get ready"; return 1; }
-  devidp_port=$(json_field "$work/$name.ready" port)
+  proc_start "$name" "$devidp" --port 0 --ready-file "$work/$name.ready" "$@"
+  devidp_pid=$PROC_PID
+  proc_wait_ready "$name" "$work/$name.ready" 30 || { fail "devidp did not get ready"; return 1; }
+  devidp_port=$(proc_ready_field "$work/$name.ready" port)
   issuer="http://127.0.0.1:$devidp_port/"
 }
 # restart_devidp_on PORT NAME [flags...]
@@ -95,13 +80,11 @@ restart_devidp_on() {
   rm -f "$work/$name.ready"
   local end=$((SECONDS + 20))
   while :; do
-    "$devidp" --port "$port" --ready-file "$work/$name.ready" "$@" 2>>"$work/$name.log" &
-    devidp_pid=$!
-    pids+=("$devidp_pid")
-    local t=$((SECONDS + 10))
-    while [ ! -s "$work/$name.ready" ] && kill -0 "$devidp_pid" 2>/dev/null && [ $SECONDS -lt $t ]; do sleep 0.05; done
-    [ -s "$work/$name.ready" ] && return 0
+    proc_start "$name" "$devidp" --port "$port" --ready-file "$work/$name.ready" "$@"
+    devidp_pid=$PROC_PID
+    proc_wait_ready "$name" "$work/$name.ready" 10 2>/dev/null && return 0
     [ $SECONDS -ge $end ] && { fail "devidp did not come back on port $port"; return 1; }
+    proc_stop "$devidp_pid"
     sleep 0.2   # port still in TIME_WAIT/being released: retry until the deadline
   done
 }
@@ -109,22 +92,12 @@ restart_devidp_on() {
 start_apid() {
   local name=$1; shift
   rm -f "$work/$name.ready"
-  ACCESS_LOG=off "$apid" --port 0 --ready-file "$work/$name.ready" --issuer "$issuer" --audience "$audience" \
-    "$@" 2>>"$work/$name.log" &
-  apid_pid=$!
-  pids+=("$apid_pid")
-  wait_for_file "$work/$name.ready" 60 || { fail "apid did not get ready (see $work/$name.log)"; return 1; }
-  apid_port=$(json_field "$work/$name.ready" port)
+  proc_start "$name" env ACCESS_LOG=off "$apid" --port 0 --ready-file "$work/$name.ready" --issuer "$issuer" \
+    --audience "$audience" "$@"
+  apid_pid=$PROC_PID
+  proc_wait_ready "$name" "$work/$name.ready" 60 || { fail "apid did not get ready"; return 1; }
+  apid_port=$(proc_ready_field "$work/$name.ready" port)
   api="http://127.0.0.1:$apid_port"
-}
-stop_pid() { # stop_pid PID [SIGNAL]: signal and wait (bounded)
-  local p=$1 sig=${2:-TERM}
-  kill -"$sig" "$p" 2>/dev/null || return 0
-  local end=$((SECONDS + 20))
-  while kill -0 "$p" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
-  return 0
 }
 cc_token() { # an access token from devidp's client_credentials grant (never printed)
   curl -sS --max-time 10 -X POST "${issuer}oauth/token" \
@@ -167,10 +140,13 @@ EOF
 
 want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 begin() { scenario=$1; scenario_failed=0; echo "=== $scenario"; }
-finish() {
-  if [ "$scenario_failed" = 0 ]; then echo "PASS $scenario"; fi
-  cleanup
-  pids=()
+finish() { # stops the scenario's processes; prints their logs if it failed
+  if [ "$scenario_failed" = 0 ]; then
+    proc_stop_all
+    echo "PASS $scenario"
+  else
+    proc_stop_all --logs
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -186,7 +162,7 @@ if want provider_down; then
       token=$(cc_token)
       check "valid token before the outage" [ "$(status_of "$token")" = 200 ]
       errors_before=$(metric 'apid_jwks_fetches_total{result="error"}')
-      stop_pid "$devidp_pid" KILL
+      proc_stop "$devidp_pid" KILL
       down_s=$([ $long = 1 ] && echo 20 || echo 4)
       ok=0 bad=0
       end=$((SECONDS + down_s))
@@ -242,9 +218,8 @@ if want rotation; then
     # --long keeps the old-token load going for at least 30 s.
     min_load=$([ $long = 1 ] && echo 30 || echo 0)
     load_t0=$SECONDS
-    wrk -t2 -c32 -d120s --latency -H "Authorization: Bearer $old" "$api/hello" >"$work/wrk-rot.txt" 2>&1 &
-    wrk_pid=$!
-    pids+=("$wrk_pid")
+    proc_start wrk-rot wrk -t2 -c32 -d120s --latency -H "Authorization: Bearer $old" "$api/hello"
+    wrk_pid=$PROC_PID
     sleep 1   # let the load start (not a synchronisation: the load is the background condition)
     rotated=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '' "${issuer}admin/rotate-keys")
     check "devidp rotated (HTTP $rotated)" [ "$rotated" = 200 ]
@@ -277,10 +252,9 @@ EOF2
     figure new_tokens_checked_while_load_ran "$during"
     check "new tokens were checked while the load still ran" [ "$during" = 1 ]
     while [ $((SECONDS - load_t0)) -lt "$min_load" ] && kill -0 "$wrk_pid" 2>/dev/null; do sleep 0.2; done
-    kill -INT "$wrk_pid" 2>/dev/null
-    wait "$wrk_pid"
+    proc_stop "$wrk_pid" INT
     figure load_seconds "$((SECONDS - load_t0))"
-    read -r reqs non2xx errs rps p99 < <(wrk_summary "$work/wrk-rot.txt")
+    read -r reqs non2xx errs rps p99 < <(wrk_summary "$work/wrk-rot.log")
     figure old_token_requests "$reqs"
     figure old_token_non2xx "$non2xx"
     figure old_token_socket_errors "$errs"
@@ -411,7 +385,7 @@ EOF
         check "with --workers $w all probes served promptly (max ${pmax}s, $served/$probes)" \
           "$PY" -c "import sys; sys.exit(0 if $served == $probes and $pmax < 1.0 else 1)"
       fi
-      stop_pid "$apid_pid"
+      proc_stop "$apid_pid"
     fi
   done
   [ "${prompt8:-0}" = 1 ] || echo "NOTE slow_clients: with the default WORKERS=8, 100 slow clients starve well-formed requests (see figures)"
@@ -491,7 +465,7 @@ EOF
     check "RSS flat over the second half (grew $((rss1 - rss_mid)) kB, limit $limit kB)" rss_flat "$((rss1 - rss_mid))" "$limit"
     check "healthz after the abuse" [ "$(curl -s -o /dev/null -w '%{http_code}' "$api/healthz")" = 200 ]
     kill -TERM "$apid_pid"
-    wait "$apid_pid"; rc=$?
+    proc_wait "$apid_pid"; rc=$?
     figure exit_code_after_sigterm "$rc"
     check "clean exit after the abuse (exit $rc; LeakSanitizer under ASan)" [ "$rc" = 0 ]
   fi
@@ -514,7 +488,7 @@ if want signals; then
     figure default_workers.load_non2xx "$non2xx"
     figure default_workers.load_socket_errors "$errs"
     figure default_workers.load_p99 "$p99"
-    stop_pid "$apid_pid"
+    proc_stop "$apid_pid"
   fi
   if [ "$scenario_failed" = 0 ] && start_apid apid-load --workers "$load_workers"; then
     figure workers "$load_workers"
@@ -534,15 +508,14 @@ if want signals; then
     check "256 connections: zero non-2xx ($non2xx) and socket errors ($errs)" [ "$non2xx" = 0 -a "$errs" = 0 ]
     check "RSS flat under load (grew $((rss1 - rss0)) kB)" rss_flat "$((rss1 - rss0))" 32768
     # SIGHUP twice during load.
-    wrk -t2 -c64 -d4s -H "Authorization: Bearer $token" "$api/hello" >"$work/wrk-hup.txt" 2>&1 &
-    wrk_pid=$!
-    pids+=("$wrk_pid")
+    proc_start wrk-hup wrk -t2 -c64 -d4s -H "Authorization: Bearer $token" "$api/hello"
+    wrk_pid=$PROC_PID
     sleep 1
     kill -HUP "$apid_pid"
     sleep 1
     kill -HUP "$apid_pid"
-    wait "$wrk_pid"
-    read -r reqs non2xx errs rps p99 < <(wrk_summary "$work/wrk-hup.txt")
+    proc_wait "$wrk_pid" 20
+    read -r reqs non2xx errs rps p99 < <(wrk_summary "$work/wrk-hup.log")
     figure sighup_requests "$reqs"
     figure sighup_non2xx "$non2xx"
     figure sighup_socket_errors "$errs"
@@ -589,9 +562,7 @@ for t in threads: t.join()
 print(stats["ok"], stats["refused"], stats["inflight_failed"], stats["non200"], stats["reset"], stats["eof"])
 EOF
     read -r ok refused inflight non200 resets eofs <"$work/sigterm.txt"
-    end=$((SECONDS + 20))
-    while kill -0 "$apid_pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.05; done
-    wait "$apid_pid"; rc=$?
+    proc_wait "$apid_pid" 20; rc=$?
     figure sigterm_completed "$ok"
     figure sigterm_refused_after_close "$refused"
     figure sigterm_accepted_but_failed "$inflight"
