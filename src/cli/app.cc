@@ -134,6 +134,8 @@ void print_error(const Context& ctx, const Error& error) {
   const bool color = ctx.term.color_stderr();
   ctx.e() << (color ? "\033[31moauthdemo: error:\033[0m " : "oauthdemo: error: ")
           << (error.detail.empty() ? std::string(to_string(error.code)) : error.detail) << "\n";
+  if (error.code == Errc::HttpTlsFailure && ctx.global.cacert.empty())
+    ctx.e() << "oauthdemo: hint: if the server's certificate comes from a private CA, pass --cacert FILE (PEM)\n";
   spdlog::debug("error code {}", to_string(error.code));
 }
 

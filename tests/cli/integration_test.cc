@@ -26,6 +26,7 @@
 #include "cli/token_store.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
+#include "support/child_process.h"
 #include "test_dirs.h"
 
 using namespace oauthdemo;
@@ -40,82 +41,12 @@ const std::string kBrowser = OAUTHDEMO_BROWSER_SCRIPT;
 const std::string kCiSecret = "ci-secret-for-tests-0123456789";
 const std::string kAudience = "https://api.example.com";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-using Env = std::map<std::string, std::string>;
-
-// The variables every child inherits: PATH and the sanitizer settings, nothing else.
-Env base_env() {
-  Env env;
-  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
-    if (const char* v = std::getenv(name)) env[name] = v;
-  }
-  return env;
-}
-
-struct Child {
-  pid_t pid = -1;
-  std::string out_path;
-  std::string err_path;
-};
-
-// fork + exec with stdin from /dev/null (or `stdin_path`), stdout/stderr into files, in `cwd`.
-Child spawn(const std::vector<std::string>& args, const Env& env, const std::string& cwd, const std::string& tag,
-            const std::string& stdin_path = "/dev/null") {
-  Child c;
-  c.out_path = cwd + "/" + tag + ".out";
-  c.err_path = cwd + "/" + tag + ".err";
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const int in = ::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(in >= 0);
-  REQUIRE(out >= 0);
-  REQUIRE(err >= 0);
-  c.pid = ::fork();
-  REQUIRE(c.pid >= 0);
-  if (c.pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) _exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  ::close(in);
-  ::close(out);
-  ::close(err);
-  return c;
-}
-
-// Waits for the child's exit with a deadline (then kills it); returns the exit code.
-int wait_exit(pid_t pid, std::chrono::seconds limit = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (true) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL("child " << pid << " did not finish in time");
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);  // polling the exit with a deadline
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using testing::base_env;
+using testing::Child;
+using testing::Env;
+using testing::read_file;
+using testing::spawn;
+using testing::wait_exit;
 
 // A server binary started with --port 0 --ready-file, stopped by PID.
 class Server {
@@ -127,24 +58,10 @@ class Server {
     args.push_back("--ready-file");
     args.push_back(ready);
     child_ = spawn(args, env, dir_.path(), tag);
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto text = read_file(ready);
-      auto json = nlohmann::json::parse(text, nullptr, false);
-      if (!json.is_discarded() && json.contains("port")) {
-        port_ = json["port"].get<int>();
-        url_ = json.value("url", "");
-        issuer_ = json.value("issuer", url_);
-        return;
-      }
-      int status = 0;
-      if (::waitpid(child_.pid, &status, WNOHANG) == child_.pid) {
-        child_.pid = -1;
-        FAIL(tag << " exited during start: " << read_file(child_.err_path));
-      }
-      std::this_thread::sleep_for(20ms);  // polling the ready file with a deadline
-    }
-    FAIL(tag << " did not become ready: " << read_file(child_.err_path));
+    const auto json = testing::wait_ready_file(ready, child_, tag);
+    port_ = json.value("port", 0);
+    url_ = json.value("url", "");
+    issuer_ = json.value("issuer", url_);
   }
   ~Server() {
     if (child_.pid > 0) {

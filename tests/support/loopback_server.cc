@@ -6,6 +6,7 @@
 namespace oauthdemo::testing {
 
 void LoopbackServer::start() {
+  if (!server_->is_valid()) throw std::runtime_error("LoopbackServer: the server is not valid (TLS certificate or key?)");
   server_->set_tcp_nodelay(true);
   port_ = server_->bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("LoopbackServer: could not bind 127.0.0.1");

@@ -18,6 +18,12 @@ class LoopbackServer {
     configure(*server_);
     start();
   }
+  // The same with a server made by the caller, e.g. an httplib::SSLServer (must be is_valid()).
+  template <typename Configure>
+  LoopbackServer(std::unique_ptr<httplib::Server> server, Configure&& configure) : server_(std::move(server)) {
+    configure(*server_);
+    start();
+  }
   ~LoopbackServer();
   LoopbackServer(const LoopbackServer&) = delete;
   LoopbackServer& operator=(const LoopbackServer&) = delete;

@@ -106,6 +106,9 @@ CLI::App* setup_call_api(CLI::App& parent, CallApiOptions& options) {
   cmd->add_option("-H,--header", options.headers, "Extra header 'Name: value' (repeatable)");
   cmd->add_flag("-i,--include", options.include, "Print the status line and headers before the body");
   cmd->add_option("--api-url", options.api_url, "API base URL (API_BASE_URL, default http://localhost:3001)");
+  cmd->add_option("--timeout", options.timeout_seconds,
+                  "Seconds to wait for the connection and for each read or write (default 30)")
+      ->check(CLI::Range(1, 3600));
   cmd->footer(
       "Examples:\n  oauthdemo call-api /hello\n  oauthdemo call-api -i /admin\n"
       "  oauthdemo call-api -X POST -d @body.json -H 'Content-Type: application/json' /messages");
@@ -128,7 +131,7 @@ Result<int> run_call_api(Context& ctx, const CallApiOptions& options) {
 
   http::HttpRequest request;
   request.url = prefix + options.path;
-  request.timeout = std::chrono::seconds(30);
+  request.timeout = std::chrono::seconds(options.timeout_seconds);
   request.max_response_bytes = 10 * 1024 * 1024;
   if (!options.data.empty()) {
     auto body = read_data(options.data);

@@ -19,6 +19,7 @@ struct CallApiOptions {
   std::vector<std::string> headers;
   bool include = false;
   std::string api_url;
+  int timeout_seconds = 30;  // per connect, TLS handshake, write and read
 };
 
 CLI::App* setup_call_api(CLI::App& parent, CallApiOptions& options);

@@ -1,11 +1,16 @@
 // The only client-side cpp-httplib include in the project.
 #include <httplib.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <cctype>
-#include <cstdlib>
+#include <optional>
 
 #include "common/http/http_client.h"
+#include "common/http/proxy.h"
 #include "common/http/url.h"
 
 namespace oauthdemo::http {
@@ -17,44 +22,77 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-std::string env_or_empty(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::string(v) : std::string();
+// cpp-httplib 0.11.4's own name check accepts a subject CN naming the host even when the
+// certificate's subjectAltName names others; RFC 6125 §6.4.4 (and RFC 9110 §4.3.4) say the CN
+// is then not consulted. OpenSSL's check during chain verification follows the RFC, so the name
+// is checked there (a mismatch shows as X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH);
+// httplib's check still runs afterwards and can only refuse more.
+bool check_name_in_chain_verification(SSL_CTX* ctx, const std::string& host) {
+  if (ctx == nullptr) return false;
+  X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+  if (is_ip_literal(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+  return X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
 }
 
-// NO_PROXY: comma-separated host suffixes; "*" disables the proxy. Loopback never goes through
-// a proxy, whatever the environment says.
-bool bypasses_proxy(const std::string& host) {
-  if (is_loopback_host(host)) return true;
-  std::string list = env_or_empty("NO_PROXY");
-  if (list.empty()) list = env_or_empty("no_proxy");
-  size_t pos = 0;
-  while (pos <= list.size()) {
-    auto comma = list.find(',', pos);
-    std::string entry = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    entry.erase(std::remove_if(entry.begin(), entry.end(), [](unsigned char c) { return std::isspace(c); }), entry.end());
-    if (entry == "*") return true;
-    if (!entry.empty()) {
-      if (entry.front() == '.') entry.erase(0, 1);
-      if (host == entry || (host.size() > entry.size() && host.ends_with("." + entry))) return true;
-    }
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return false;
+std::string seconds_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  return std::to_string(d.count()) + " ms";
 }
 
-Errc map_error(httplib::Error error) {
+// What one failed httplib::Client::send leaves besides its httplib::Error, which alone says
+// neither why a certificate failed verification nor whether a read ended by timeout.
+struct Attempt {
+  const Url& url;
+  const std::optional<ProxyRoute>& proxy;
+  const HttpRequest& request;
+  std::string ca_file;
+  long verify_result = X509_V_OK;
+  std::chrono::milliseconds elapsed{0};
+};
+
+Error describe_failure(httplib::Error error, const Attempt& a) {
+  const std::string what = a.request.method + " " + a.url.origin() + a.url.path + " failed: ";
+  const std::string peer = a.url.host + ":" + std::to_string(a.url.port);
+  const std::string via = a.proxy ? " through the proxy " + a.proxy->describe() : "";
+  // httplib's per-operation timeouts end in the same errors as a closed connection; the clock
+  // tells them apart.
+  // (select() may wake a little early, hence 95 %.)
+  const bool timed_out = a.elapsed * 20 >= a.request.timeout * 19;
   switch (error) {
+    case httplib::Error::Connection:
+      if (a.proxy) return {Errc::HttpConnectFailed, what + "could not connect to the proxy " + a.proxy->describe()};
+      return {Errc::HttpConnectFailed, what + "could not connect to " + peer};
     case httplib::Error::ConnectionTimeout:
+      return {Errc::HttpTimeout, what + "could not connect to " +
+                                     (a.proxy ? "the proxy " + a.proxy->describe() : peer) + " within " +
+                                     seconds_text(a.request.timeout)};
     case httplib::Error::Read:
-      return Errc::HttpTimeout;
+      if (timed_out)
+        return {Errc::HttpTimeout,
+                what + "no answer from " + peer + via + " within " + seconds_text(a.request.timeout)};
+      return {Errc::HttpConnectFailed, what + "the connection to " + peer + via + " closed before a complete answer"};
+    case httplib::Error::Write:
+      return {timed_out ? Errc::HttpTimeout : Errc::HttpConnectFailed,
+              what + "sending the request to " + peer + via + " failed"};
     case httplib::Error::SSLConnection:
+      if (timed_out)
+        return {Errc::HttpTimeout,
+                what + "no TLS handshake with " + peer + via + " within " + seconds_text(a.request.timeout)};
+      return {Errc::HttpTlsFailure, what + "the TLS handshake with " + peer + via + " failed"};
     case httplib::Error::SSLLoadingCerts:
+      return {Errc::HttpTlsFailure, what + "could not load CA certificates from " +
+                                        (a.ca_file.empty() ? std::string("the system store") : a.ca_file)};
     case httplib::Error::SSLServerVerification:
-      return Errc::HttpTlsFailure;
+      // X509_V_OK here means httplib's own name check refused a certificate OpenSSL accepted.
+      if (a.verify_result != X509_V_OK && a.verify_result != X509_V_ERR_HOSTNAME_MISMATCH &&
+          a.verify_result != X509_V_ERR_IP_ADDRESS_MISMATCH)
+        return {Errc::HttpTlsFailure, what + "the TLS certificate of " + peer +
+                                          " could not be verified: " + X509_verify_cert_error_string(a.verify_result)};
+      return {Errc::HttpTlsFailure, what + "the TLS certificate of " + peer +
+                                        " could not be verified: it is not valid for the name " + a.url.host};
     default:
-      return Errc::HttpConnectFailed;
+      return {Errc::HttpConnectFailed, what + httplib::to_string(error)};
   }
 }
 
@@ -87,16 +125,26 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) {
   if (url->scheme == "https") {
     client.enable_server_certificate_verification(true);
     if (!options_.ca_file.empty()) client.set_ca_cert_path(options_.ca_file);
+    if (!check_name_in_chain_verification(client.ssl_context(), url->host))
+      return fail(Errc::HttpTlsFailure, "cannot set up TLS host name verification for " + url->host);
   }
-  if (options_.proxy == HttpClientOptions::Proxy::FromEnvironment && !bypasses_proxy(url->host)) {
-    std::string proxy = env_or_empty(url->scheme == "https" ? "HTTPS_PROXY" : "HTTP_PROXY");
-    if (proxy.empty()) proxy = env_or_empty(url->scheme == "https" ? "https_proxy" : "http_proxy");
-    if (!proxy.empty()) {
-      auto proxy_url = parse_url(proxy);
-      if (!proxy_url) return fail(Errc::HttpBadUrl, "proxy setting is not a valid URL: " + proxy_url.error().detail);
-      client.set_proxy(proxy_url->host, proxy_url->port);
-    }
+  std::optional<ProxyRoute> proxy;
+  if (options_.proxy == HttpClientOptions::Proxy::FromEnvironment) {
+    auto route = proxy_for(*url, process_environment);
+    if (!route) return tl::unexpected(route.error());
+    proxy = std::move(*route);
   }
+  if (proxy) {
+    client.set_proxy(proxy->host, proxy->port);
+    if (!proxy->username.empty()) client.set_proxy_basic_auth(proxy->username, proxy->password);
+  }
+  // cpp-httplib 0.11.4 hands a CONNECT answered 407 back as if the server had sent it, and
+  // continues other refusals into a TLS handshake on the unopened tunnel. Its logger sees the
+  // CONNECT exchange, so its status is how a refused tunnel shows.
+  int connect_status = 0;
+  client.set_logger([&connect_status](const httplib::Request& req, const httplib::Response& res) {
+    if (req.method == "CONNECT") connect_status = res.status;
+  });
 
   httplib::Request req;
   req.method = request.method;
@@ -120,13 +168,24 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) {
     return true;
   };
 
+  const auto started = std::chrono::steady_clock::now();
   auto result = client.send(req);
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (proxy && connect_status != 0 && connect_status != 200)
+    return fail(Errc::HttpConnectFailed,
+                request.method + " " + url->origin() + url->path + " failed: the proxy " + proxy->describe() +
+                    " refused the tunnel to " + url->host + ":" + std::to_string(url->port) + " with HTTP " +
+                    std::to_string(connect_status) + (connect_status == 407 ? " (proxy authentication required)" : ""));
   if (too_large)
     return fail(Errc::HttpBodyTooLarge, "response from " + url->origin() + " is larger than " + std::to_string(cap) +
                                             " bytes");
   if (!result) {
-    return fail(map_error(result.error()),
-                request.method + " " + url->origin() + url->path + " failed: " + httplib::to_string(result.error()));
+    Attempt attempt{*url, proxy, request, options_.ca_file};
+    attempt.elapsed = elapsed;
+    if (result.error() == httplib::Error::SSLServerVerification)
+      attempt.verify_result = client.get_openssl_verify_result();
+    return tl::unexpected(describe_failure(result.error(), attempt));
   }
   HttpResponse response;
   response.status = result->status;

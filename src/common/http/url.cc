@@ -113,6 +113,13 @@ Result<Url> parse_url(std::string_view text) {
   return url;
 }
 
+bool is_ip_literal(std::string_view host) {
+  const std::string h(host);
+  in_addr v4{};
+  in6_addr v6{};
+  return inet_pton(AF_INET, h.c_str(), &v4) == 1 || inet_pton(AF_INET6, h.c_str(), &v6) == 1;
+}
+
 bool is_loopback_ip_literal(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::string h(host);

@@ -29,6 +29,8 @@ Result<Url> parse_url(std::string_view text);
 
 // True for 127.0.0.0/8, ::1 and "localhost" (RFC 8252 §7.3, RFC 6761).
 bool is_loopback_host(std::string_view host);
+// True for IPv4 and IPv6 address literals (IPv6 without brackets).
+bool is_ip_literal(std::string_view host);
 // True only for IP literals 127.x.y.z and ::1 (the redirect forms RFC 8252 recommends).
 bool is_loopback_ip_literal(std::string_view host);
 
