@@ -3,252 +3,34 @@
 // driven by scripts/devidp-browser.sh through --browser-command. Every CLI run gets its own
 // HOME / XDG_CONFIG_HOME and working directory.
 #include <doctest/doctest.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <memory>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/loopback_receiver.h"
-#include "cli/token_store.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
-#include "test_dirs.h"
+#include "e2e_servers.h"
 
 using namespace oauthdemo;
+using namespace oauthdemo::testing;
 using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kCli = OAUTHDEMO_CLI_BIN;
-const std::string kDevidp = OAUTHDEMO_DEVIDP_BIN;
-const std::string kApid = OAUTHDEMO_APID_BIN;
-const std::string kBrowser = OAUTHDEMO_BROWSER_SCRIPT;
-const std::string kCiSecret = "ci-secret-for-tests-0123456789";
-const std::string kAudience = "https://api.example.com";
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-using Env = std::map<std::string, std::string>;
-
-// The variables every child inherits: PATH and the sanitizer settings, nothing else.
-Env base_env() {
-  Env env;
-  for (const char* name : {"PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
-    if (const char* v = std::getenv(name)) env[name] = v;
-  }
-  return env;
-}
-
-struct Child {
-  pid_t pid = -1;
-  std::string out_path;
-  std::string err_path;
-};
-
-// fork + exec with stdin from /dev/null (or `stdin_path`), stdout/stderr into files, in `cwd`.
-Child spawn(const std::vector<std::string>& args, const Env& env, const std::string& cwd, const std::string& tag,
-            const std::string& stdin_path = "/dev/null") {
-  Child c;
-  c.out_path = cwd + "/" + tag + ".out";
-  c.err_path = cwd + "/" + tag + ".err";
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  const int in = ::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
-  const int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  const int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(in >= 0);
-  REQUIRE(out >= 0);
-  REQUIRE(err >= 0);
-  c.pid = ::fork();
-  REQUIRE(c.pid >= 0);
-  if (c.pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) _exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
-    _exit(127);
-  }
-  ::close(in);
-  ::close(out);
-  ::close(err);
-  return c;
-}
-
-// Waits for the child's exit with a deadline (then kills it); returns the exit code.
-int wait_exit(pid_t pid, std::chrono::seconds limit = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  while (true) {
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      FAIL("child " << pid << " did not finish in time");
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);  // polling the exit with a deadline
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// A server binary started with --port 0 --ready-file, stopped by PID.
-class Server {
- public:
-  Server(const std::string& tag, std::vector<std::string> args, const Env& env) : dir_() {
-    const std::string ready = dir_.path() + "/ready.json";
-    args.push_back("--port");
-    args.push_back("0");
-    args.push_back("--ready-file");
-    args.push_back(ready);
-    child_ = spawn(args, env, dir_.path(), tag);
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto text = read_file(ready);
-      auto json = nlohmann::json::parse(text, nullptr, false);
-      if (!json.is_discarded() && json.contains("port")) {
-        port_ = json["port"].get<int>();
-        url_ = json.value("url", "");
-        issuer_ = json.value("issuer", url_);
-        return;
-      }
-      int status = 0;
-      if (::waitpid(child_.pid, &status, WNOHANG) == child_.pid) {
-        child_.pid = -1;
-        FAIL(tag << " exited during start: " << read_file(child_.err_path));
-      }
-      std::this_thread::sleep_for(20ms);  // polling the ready file with a deadline
-    }
-    FAIL(tag << " did not become ready: " << read_file(child_.err_path));
-  }
-  ~Server() {
-    if (child_.pid > 0) {
-      ::kill(child_.pid, SIGTERM);
-      int status = 0;
-      ::waitpid(child_.pid, &status, 0);
-    }
-  }
-  int port() const { return port_; }
-  const std::string& issuer() const { return issuer_; }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::string log() const { return read_file(child_.err_path); }
-
- private:
-  testing::TempDir dir_;
-  Child child_;
-  int port_ = 0;
-  std::string url_;
-  std::string issuer_;
-};
-
-// The devidp and apid, started once for all tests of this binary.
-struct Servers {
-  std::unique_ptr<Server> idp;
-  std::unique_ptr<Server> api;
-};
-Servers start_servers(std::vector<std::string> idp_args) {
-  Servers out;
-  Env idp_env = base_env();
-  idp_env["DEVIDP_CI_CLIENT_SECRET"] = kCiSecret;
-  idp_args.insert(idp_args.begin(), {kDevidp, "--device-interval", "1", "--log-level", "warn"});
-  out.idp = std::make_unique<Server>("devidp", idp_args, idp_env);
-  out.api = std::make_unique<Server>(
-      "apid", std::vector<std::string>{kApid, "--issuer", out.idp->issuer(), "--audience", kAudience}, base_env());
-  return out;
-}
-Servers& servers() {
-  static Servers s = start_servers({});
-  return s;
-}
 // Short lifetimes: access tokens for 30 s (always inside the 60 s refresh margin), device codes
 // for 3 s.
 Servers& short_lived_servers() {
   static Servers s = start_servers({"--access-token-ttl", "30", "--device-code-ttl", "3"});
   return s;
 }
-
-struct RunResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-// One user's machine: a HOME with its own config directory, a working directory without .env.
-class Machine {
- public:
-  explicit Machine(Servers& s = servers()) {
-    env_ = base_env();
-    env_["HOME"] = home_.path();
-    env_["XDG_CONFIG_HOME"] = home_.path() + "/config";
-    env_["ISSUER_BASE_URL"] = s.idp->issuer();
-    env_["AUTH0_CLIENT_ID"] = "oauthdemo-cli";
-    env_["API_AUDIENCE"] = kAudience;
-    env_["API_BASE_URL"] = s.api->base();
-    env_["NO_COLOR"] = "1";
-  }
-  Env& env() { return env_; }
-  std::string store_path(const std::string& profile = "default") const {
-    return home_.path() + "/config/oauthdemo/tokens/" + profile + ".json";
-  }
-  std::string dir() const { return home_.path(); }
-
-  Child start(std::vector<std::string> args, const Env* extra = nullptr) {
-    args.insert(args.begin(), kCli);
-    Env env = env_;
-    if (extra)
-      for (const auto& [k, v] : *extra) env[k] = v;
-    return spawn(args, env, home_.path(), "run" + std::to_string(counter_++));
-  }
-  RunResult finish(const Child& child) {
-    RunResult r;
-    r.code = wait_exit(child.pid);
-    r.out = read_file(child.out_path);
-    r.err = read_file(child.err_path);
-    return r;
-  }
-  RunResult run(std::vector<std::string> args, const Env* extra = nullptr) { return finish(start(std::move(args), extra)); }
-
-  RunResult login(const std::string& user = "alice", std::vector<std::string> more = {}) {
-    std::vector<std::string> args{"login", "--port-list", "0", "--browser-command", kBrowser + " --user " + user};
-    args.insert(args.end(), more.begin(), more.end());
-    return run(args);
-  }
-  cli::StoredTokens stored(const std::string& profile = "default") {
-    auto t = cli::parse_tokens(read_file(store_path(profile)));
-    REQUIRE(t);
-    return *t;
-  }
-
- private:
-  testing::TempDir home_;
-  Env env_;
-  int counter_ = 0;
-};
 
 // A refresh_token grant sent directly to the devidp (to prove a token is dead).
 int direct_refresh_status(const std::string& refresh_token) {
@@ -263,8 +45,6 @@ int direct_refresh_status(const std::string& refresh_token) {
   REQUIRE(response);
   return response->status;
 }
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 }  // namespace
 
