@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # A scripted "browser" for oauthdemo-devidp (development and tests only).
 #
-#   devidp-browser.sh [--user U] [--password P] [--deny] URL
+#   devidp-browser.sh [--user U] [--password P] [--deny] [--print-redirect] URL
 #
 # URL is either an authorization URL (http://127.0.0.1:PORT/authorize?...) or a device
 # verification URL (http://127.0.0.1:PORT/activate?user_code=XXXX-XXXX). With curl and a cookie
 # jar it fetches the page, fills the login form (after the code form for /activate), presses
 # "login" (or "deny" with --deny), and for the authorization-code flow delivers the final
 # redirect to the loopback callback. Exit 0 when it got through; non-zero with a message on
-# stderr otherwise. Never prints codes or tokens.
+# stderr otherwise. Never prints codes or tokens, except that --print-redirect prints the final
+# redirect URL (which carries the code) on stdout instead of delivering it: what a user copies
+# from the address bar when the browser cannot reach the loopback listener (SSH, containers).
 set -euo pipefail
 
 user=alice
 password=
 password_set=0
 action=login
+print_redirect=0
 url=
 
-usage() { echo "usage: devidp-browser.sh [--user U] [--password P] [--deny] URL" >&2; exit 2; }
+usage() { echo "usage: devidp-browser.sh [--user U] [--password P] [--deny] [--print-redirect] URL" >&2; exit 2; }
 die() { echo "devidp-browser: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --user) [ $# -ge 2 ] || usage; user=$2; shift 2 ;;
     --password) [ $# -ge 2 ] || usage; password=$2; password_set=1; shift 2 ;;
     --deny) action=deny; shift ;;
+    --print-redirect) print_redirect=1; shift ;;
     -h|--help) usage ;;
     --) shift; url=${1:-}; shift || true ;;
     -*) usage ;;
@@ -83,9 +87,13 @@ fetch() {
   die "too many redirects at ${target%%\?*}"
 }
 
-# Delivers a redirect to the application's loopback callback and exits 0.
+# Delivers a redirect to the application's loopback callback (or prints it) and exits 0.
 deliver() {
   is_loopback "$1" || die "refusing to follow a redirect to a non-loopback URL"
+  if [ "$print_redirect" = 1 ]; then
+    printf '%s\n' "$1"
+    exit 0
+  fi
   "${curl_base[@]}" -o /dev/null "$1" || die "could not deliver the redirect to the callback"
   echo "devidp-browser: redirected to the callback (${action})" >&2
   exit 0

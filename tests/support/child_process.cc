@@ -30,18 +30,20 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+ExecArgs::ExecArgs(const std::vector<std::string>& args, const Env& env) {
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+}
+
 Child spawn(const std::vector<std::string>& args, const Env& env, const std::string& cwd, const std::string& tag,
             const std::string& stdin_path) {
   Child c;
   c.out_path = cwd + "/" + tag + ".out";
   c.err_path = cwd + "/" + tag + ".err";
-  std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> argv, envp;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  const ExecArgs exec(args, env);
   const int in = ::open(stdin_path.c_str(), O_RDONLY | O_CLOEXEC);
   const int out = ::open(c.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const int err = ::open(c.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -55,7 +57,7 @@ Child spawn(const std::vector<std::string>& args, const Env& env, const std::str
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execve(exec.argv[0], exec.argv.data(), exec.envp.data());
     _exit(127);
   }
   ::close(in);

@@ -19,6 +19,18 @@ Env base_env();
 // The whole file, or "" when it cannot be read.
 std::string read_file(const std::string& path);
 
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// argv and envp for execve, kept alive by the owning vectors (built before fork: no allocation
+// in the child).
+struct ExecArgs {
+  ExecArgs(const std::vector<std::string>& args, const Env& env);
+  std::vector<std::string> env_strings;
+  std::vector<char*> argv, envp;
+};
+
 struct Child {
   pid_t pid = -1;
   std::string out_path;
