@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -28,6 +29,27 @@ namespace oauthdemo::daemon {
 namespace {
 
 using Steady = std::chrono::steady_clock;
+
+// Every connection is a descriptor: raise the soft RLIMIT_NOFILE to the hard one and keep
+// MAX_CONNECTIONS within it (with room for the key fetches, logs and the listener).
+std::size_t connection_budget(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kReserved = 64;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur <= kReserved) return wanted;
+  const auto available = static_cast<std::size_t>(limit.rlim_cur - kReserved);
+  if (wanted > available) {
+    log_warn("MAX_CONNECTIONS " + std::to_string(wanted) + " is above the open-file limit; using " +
+             std::to_string(available) + " (raise LimitNOFILE= to allow more)");
+    return available;
+  }
+  return wanted;
+}
 
 JwksCacheOptions cache_options(const Settings& s) {
   JwksCacheOptions o;
@@ -222,13 +244,17 @@ void Daemon::reload() {
     return;
   }
   if (next->host != settings_.host || next->port != settings_.port || next->tls_cert_file != settings_.tls_cert_file ||
-      next->tls_key_file != settings_.tls_key_file || next->workers != settings_.workers)
-    log_warn("host, port, TLS files and WORKERS changes need a restart; they were not applied");
+      next->tls_key_file != settings_.tls_key_file || next->workers != settings_.workers ||
+      next->max_connections != settings_.max_connections || next->header_timeout != settings_.header_timeout)
+    log_warn("host, port, TLS files, WORKERS, MAX_CONNECTIONS and HEADER_TIMEOUT changes need a restart; they were "
+             "not applied");
   next->host = settings_.host;
   next->port = settings_.port;
   next->tls_cert_file = settings_.tls_cert_file;
   next->tls_key_file = settings_.tls_key_file;
   next->workers = settings_.workers;
+  next->max_connections = settings_.max_connections;
+  next->header_timeout = settings_.header_timeout;
   next->ready_file = settings_.ready_file;
   settings_ = std::move(*next);
   configure_logging(settings_.log_format, settings_.log_level);
@@ -245,7 +271,11 @@ int Daemon::run(const sigset_t& signals) {
   auth_.set_policy(auth_policy(settings_));
   server_.set_config(route_config(settings_));
   ServerLimits limits;
-  limits.workers = settings_.workers;
+  limits.events.loops = settings_.workers > 0 ? static_cast<std::size_t>(settings_.workers)
+                                              : std::max(1u, std::thread::hardware_concurrency());
+  limits.tls_workers = settings_.workers > 0 ? settings_.workers : 256;
+  limits.events.max_connections = connection_budget(static_cast<std::size_t>(settings_.max_connections));
+  limits.events.header_timeout = settings_.header_timeout;
   auto port = server_.bind(settings_.host, settings_.port, limits, {settings_.tls_cert_file, settings_.tls_key_file});
   if (!port) {
     std::cerr << "oauthdemo-apid: " << port.error().message() << "\n";
@@ -254,8 +284,17 @@ int Daemon::run(const sigset_t& signals) {
   }
   port_ = *port;
   url_ = server_.base_url();
-  std::thread server_thread([this] { server_.listen(); });
-  while (!server_.is_running()) std::this_thread::yield();
+  std::atomic<bool> listen_ended{false};
+  std::thread server_thread([this, &listen_ended] {
+    server_.listen();
+    listen_ended = true;
+  });
+  while (!server_.is_running() && !listen_ended) std::this_thread::yield();
+  if (listen_ended) {
+    server_thread.join();
+    std::cerr << "oauthdemo-apid: the server could not start (epoll/eventfd failed)\n";
+    return 1;
+  }
   std::cerr << "oauthdemo-apid listening on " << url_ << "/\n";
   if (!settings_.ready_file.empty() && settings_.ready_when == ReadyWhen::Listening &&
       !write_ready_file(settings_.ready_file, url_, port_))
@@ -264,6 +303,17 @@ int Daemon::run(const sigset_t& signals) {
 
   auto shutdown = [&](int code) {
     notifier_.stopping();
+    if (settings_.shutdown_drain.count() > 0) {
+      // Readiness fails first so a load balancer moves away while requests are still served;
+      // a second SIGTERM or SIGINT ends the drain early.
+      log_info("draining for " + std::to_string(settings_.shutdown_drain.count()) + " s before stopping");
+      server_.drain();
+      const auto until = Steady::now() + settings_.shutdown_drain;
+      for (auto now = Steady::now(); now < until; now = Steady::now()) {
+        const int sig = wait_signal(signals, std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+        if (sig == SIGTERM || sig == SIGINT) break;
+      }
+    }
     log_info("stopping: finishing in-flight requests");
     server_.stop();
     server_thread.join();

@@ -97,7 +97,7 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
-std::string Metrics::render(const JwksGauges& jwks) const {
+std::string Metrics::render(const JwksGauges& jwks, std::size_t open_connections) const {
   std::string out;
   out.reserve(8192);
   header(out, "apid_requests_total", "counter", "HTTP requests by route and status.");
@@ -162,6 +162,8 @@ std::string Metrics::render(const JwksGauges& jwks) const {
   out += "apid_request_duration_seconds_sum ";
   append_number(out, static_cast<double>(duration_sum_ns_.load()) / 1e9);
   out += "\napid_request_duration_seconds_count " + std::to_string(duration_count_.load()) + "\n";
+  header(out, "apid_open_connections", "gauge", "Client connections open now (plain HTTP).");
+  out += "apid_open_connections " + std::to_string(open_connections) + "\n";
   return out;
 }
 

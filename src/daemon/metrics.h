@@ -36,8 +36,8 @@ class Metrics {
  public:
   static constexpr std::array<double, 12> kBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                    0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
-  static constexpr std::array<int, 14> kStatuses{200, 204, 304, 400, 401, 403, 404,
-                                                 405, 413, 414, 429, 431, 500, 503};
+  static constexpr std::array<int, 15> kStatuses{200, 204, 304, 400, 401, 403, 404, 405,
+                                                 408, 413, 414, 429, 431, 500, 503};
 
   void record_request(Route route, int status, std::chrono::nanoseconds latency);
   void record_auth_failure(Reason reason);
@@ -50,7 +50,7 @@ class Metrics {
   std::uint64_t requests(Route route, int status) const;
 
   // The whole exposition text.
-  std::string render(const JwksGauges& jwks) const;
+  std::string render(const JwksGauges& jwks, std::size_t open_connections = 0) const;
 
  private:
   static std::size_t status_index(int status);

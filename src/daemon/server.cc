@@ -4,7 +4,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <functional>
+#include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -34,6 +38,32 @@ struct RequestContext {
   std::shared_ptr<const RouteConfig> config;
 };
 thread_local RequestContext t_request;
+// Set by a handler that answered without reading a body the client announced: the rest of
+// the connection cannot be parsed, so it must close after this answer.
+thread_local bool t_close_connection = false;
+
+// A request that announces a body (no route of this API takes one). 0 = none.
+std::optional<std::uint64_t> announced_body(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return std::numeric_limits<std::uint64_t>::max();
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const std::string value = req.get_header_value("Content-Length");
+  std::uint64_t length = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+  if (ec != std::errc{} || end != value.data() + value.size()) return std::numeric_limits<std::uint64_t>::max();
+  if (length == 0) return std::nullopt;
+  return length;
+}
+
+// cpp-httplib's router, driven one request at a time by the event loops.
+class RoutingServer final : public httplib::Server {
+ public:
+  bool route_one(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
+    static const std::function<void(httplib::Request&)> kNoSetup;
+    return process_request(stream, close_connection, connection_closed, kNoSetup);
+  }
+  // The bound socket, taken over by the event loops (httplib never listens on it).
+  int take_listen_socket() { return static_cast<int>(svr_sock_.exchange(INVALID_SOCKET)); }
+};
 
 std::string json_string(std::string_view s) {
   return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -69,7 +99,36 @@ std::string resource_metadata_url(const RouteConfig& config, const std::string& 
   return (config.public_url.empty() ? base : config.public_url) + "/.well-known/oauth-protected-resource";
 }
 
+std::string_view status_text(int status) {
+  switch (status) {
+    case 401: return "Unauthorized";
+    case 408: return "Request Timeout";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Bad Request";
+  }
+}
+
 }  // namespace
+
+class ApiServer::Router final : public RequestRouter {
+ public:
+  Router(ApiServer& api, RoutingServer& server) : api_(api), server_(server) {}
+  bool route(httplib::Stream& stream, bool close_connection) override {
+    t_close_connection = false;
+    bool closed = false;
+    const bool ok = server_.route_one(stream, close_connection, closed);
+    return ok && !closed && !t_close_connection;
+  }
+  std::string refuse(HeadProblem problem, std::string_view remote_addr) override {
+    return api_.refuse_head(problem, remote_addr);
+  }
+
+ private:
+  ApiServer& api_;
+  RoutingServer& server_;
+};
 
 ApiServer::ApiServer(Authenticator& auth, JwksCache& keys, Metrics& metrics)
     : auth_(auth), keys_(keys), metrics_(metrics), config_(std::make_shared<const RouteConfig>()) {}
@@ -99,7 +158,9 @@ Result<int> ApiServer::bind(const std::string& host, int port, const ServerLimit
     server_ = std::move(ssl);
     scheme_ = "https";
   } else {
-    server_ = std::make_unique<httplib::Server>();
+    auto plain = std::make_unique<RoutingServer>();
+    router_ = std::make_unique<Router>(*this, *plain);
+    server_ = std::move(plain);
   }
   // cpp-httplib 0.11.4 is a shared library: only runtime setters change its defaults.
   server_->set_tcp_nodelay(true);  // without it a keep-alive request waits ~40 ms (Nagle + delayed ACK)
@@ -108,7 +169,8 @@ Result<int> ApiServer::bind(const std::string& host, int port, const ServerLimit
   server_->set_read_timeout(limits.read_timeout.count(), 0);
   server_->set_write_timeout(limits.write_timeout.count(), 0);
   server_->set_payload_max_length(limits.payload_max_bytes);
-  const auto workers = static_cast<std::size_t>(std::max(1, limits.workers));
+  payload_max_bytes_ = limits.payload_max_bytes;
+  const auto workers = static_cast<std::size_t>(std::max(1, limits.tls_workers));
   server_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   // cpp-httplib 0.11.4 listens with a backlog of 5: a burst of connections overflows it and the
   // extra clients wait for a SYN/ACK retransmission (~200 ms to 1 s, seen as p99 spikes at 64
@@ -131,14 +193,100 @@ Result<int> ApiServer::bind(const std::string& host, int port, const ServerLimit
     port_ = port;
   }
   if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);  // re-listen only raises the backlog (Linux)
+  if (router_) {
+    auto events = limits.events;
+    events.keep_alive_timeout = limits.keep_alive_timeout;
+    events.keep_alive_max_requests = limits.keep_alive_max_count;
+    events.write_timeout = limits.write_timeout;
+    events_ = std::make_unique<EventLoopServer>(static_cast<RoutingServer&>(*server_).take_listen_socket(), events,
+                                                *router_);
+  }
   return port_;
 }
 
-bool ApiServer::listen() { return server_ && server_->listen_after_bind(); }
-void ApiServer::stop() {
-  if (server_) server_->stop();
+bool ApiServer::listen() {
+  if (events_) return events_->run();
+  return server_ && server_->listen_after_bind();
 }
-bool ApiServer::is_running() const { return server_ && server_->is_running(); }
+
+void ApiServer::drain() {
+  draining_ = true;
+  if (events_) events_->drain();
+}
+
+void ApiServer::stop() {
+  draining_ = true;
+  if (events_) {
+    events_->stop();
+  } else if (server_) {
+    server_->stop();
+  }
+}
+
+bool ApiServer::is_running() const {
+  if (events_) return events_->running();
+  return server_ && server_->is_running();
+}
+
+std::string ApiServer::refuse_head(HeadProblem problem, std::string_view remote_addr) {
+  const auto cfg = config();
+  int status = 431;
+  std::string extra_headers;
+  nlohmann::json body = {{"error", "request_header_fields_too_large"}};
+  std::string_view reason = "head_too_large";
+  switch (problem) {
+    case HeadProblem::RequestLineTooLong:
+      status = 414;
+      body = {{"error", "uri_too_long"}};
+      reason = "uri_too_long";
+      break;
+    case HeadProblem::AuthorizationTooLarge: {
+      // The token cap answered before any parsing, as for a smaller oversized token.
+      const Error error{Errc::TokenTooLarge, "the Authorization header is longer than 8 KiB"};
+      const HttpError mapped = http_error_for(error.code);
+      const std::string description = describe(error, {});
+      metrics_.record_auth_failure(mapped.reason);
+      status = mapped.status;
+      reason = to_label(mapped.reason);
+      extra_headers = "WWW-Authenticate: Bearer realm=\"" + cfg->realm + "\", resource_metadata=\"" +
+                      resource_metadata_url(*cfg, base_url()) + "\", error=\"" + std::string(mapped.error) +
+                      "\", error_description=\"" + description + "\"\r\n";
+      body = {{"error", mapped.error}, {"error_description", description}};
+      break;
+    }
+    case HeadProblem::HeaderLineTooLong:
+    case HeadProblem::HeadTooLarge:
+    case HeadProblem::TooManyHeaders:
+      break;
+    case HeadProblem::Timeout:
+      status = 408;
+      body = {{"error", "request_timeout"}};
+      reason = "header_timeout";
+      break;
+    case HeadProblem::OverCapacity:
+      status = 503;
+      body = {{"error", "temporarily_unavailable"}, {"error_description", "Too many open connections"}};
+      extra_headers = "Retry-After: 1\r\n";
+      reason = "over_capacity";
+      break;
+  }
+  metrics_.record_request(Route::Other, status, std::chrono::nanoseconds::zero());
+  if (cfg->access_log) {
+    if (json_logging()) {
+      log_access({}, "\"method\":null,\"path\":null,\"status\":" + std::to_string(status) +
+                         ",\"latency_ms\":0,\"sub\":\"\",\"reason\":" + json_string(reason) +
+                         ",\"remote\":" + json_string(remote_addr));
+    } else {
+      log_access("- - " + std::to_string(status) + " 0.000ms sub=- reason=" + std::string(reason), {});
+    }
+  }
+  const std::string text = body.dump();
+  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + std::string(status_text(status)) +
+                         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
+                         "\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n" +
+                         extra_headers + "\r\n" + text;
+  return response;
+}
 
 void ApiServer::install_routes() {
   auto& svr = *server_;
@@ -215,6 +363,11 @@ void ApiServer::install_routes() {
   });
 
   svr.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    if (draining_.load()) {
+      res.set_header("Retry-After", "5");
+      set_json(res, 503, {{"status", "draining"}});
+      return;
+    }
     const auto s = keys_.status();
     nlohmann::json body = {{"status", s.usable ? "ready" : "not_ready"}, {"keys", s.keys}};
     if (s.has_keys) body["jwks_age_seconds"] = static_cast<std::int64_t>(s.age_seconds);
@@ -224,7 +377,8 @@ void ApiServer::install_routes() {
   });
 
   svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.render(keys_.gauges()), "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(metrics_.render(keys_.gauges(), events_ ? events_->open_connections() : 0),
+                    "text/plain; version=0.0.4; charset=utf-8");
   });
 
   svr.Get("/.well-known/oauth-protected-resource", [this](const httplib::Request&, httplib::Response& res) {
@@ -242,6 +396,22 @@ void ApiServer::install_routes() {
   // credentials on a preflight).
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request = RequestContext{true, Steady::now(), {}, {}, {}, false, config()};
+    // No route takes a body: a request announcing one is answered before a byte of it is read
+    // (cpp-httplib would otherwise wait for the whole announced length), and its connection
+    // closes since the unread body cannot be told from a next request.
+    const auto body = announced_body(req);
+    if (body) t_close_connection = true;
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS") {
+      res.set_header("Allow", "GET, HEAD, OPTIONS");
+      res.status = body && *body > payload_max_bytes_ ? 413 : 405;
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (body) {
+      res.status = *body > payload_max_bytes_ ? 413 : 400;
+      if (res.status == 400)
+        set_json(res, 400, {{"error", "bad_request"}, {"error_description", "This API takes no request body"}});
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.method != "OPTIONS") return httplib::Server::HandlerResponse::Unhandled;
     const auto cfg = config();
     const std::string origin = req.get_header_value("Origin");
@@ -280,6 +450,7 @@ void ApiServer::install_routes() {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const char* error = res.status == 404 ? "not_found" : res.status == 405 ? "method_not_allowed" : "bad_request";
     if (res.status == 413) error = "payload_too_large";
+    if (res.status == 414) error = "uri_too_long";
     res.set_content(nlohmann::json{{"error", error}}.dump(), kJson);
     return httplib::Server::HandlerResponse::Handled;
   }));

@@ -125,7 +125,10 @@ const std::vector<SettingSpec>& setting_specs() {
       {"CA_FILE", "ca-file", "PEM CA bundle for the provider (default: system CAs)"},
       {"TLS_CERT_FILE", "tls-cert-file", "serve HTTPS with this certificate (PEM)"},
       {"TLS_KEY_FILE", "tls-key-file", "private key for --tls-cert-file (PEM)"},
-      {"WORKERS", "workers", "worker threads = connections served at once, 1..1024 (default 256)"},
+      {"WORKERS", "workers", "request threads, 0..1024 (default 0 = one per CPU; with TLS, connections at once, 0 = 256)"},
+      {"MAX_CONNECTIONS", "max-connections", "open client connections at most, beyond that 503 (default 10000)"},
+      {"HEADER_TIMEOUT", "header-timeout", "seconds a client has to send a request's headers, 1..300 (default 10)"},
+      {"SHUTDOWN_DRAIN", "shutdown-drain", "seconds to keep serving after SIGTERM with /readyz 503, 0..300 (default 0)"},
       {"PUBLIC_URL", "public-url", "external base URL for resource metadata (default from host/port)"},
       {"JWKS_CACHE_FILE", "jwks-cache-file", "persist the last good JWKS here (atomic writes)"},
       {"JWKS_REFETCH_COOLDOWN", "jwks-refetch-cooldown", "seconds between unknown-kid refetches (default 30)"},
@@ -265,7 +268,10 @@ Result<Settings> settings_from(const LayeredSettings& layers) {
   if (auto v = r.readable_file("TLS_KEY_FILE")) s.tls_key_file = *v; else return tl::unexpected(v.error());
   if (s.tls_cert_file.empty() != s.tls_key_file.empty())
     return fail(Errc::ConfigMissing, "TLS_CERT_FILE and TLS_KEY_FILE must be set together");
-  if (auto v = r.integer("WORKERS", 256, 1, 1024)) s.workers = static_cast<int>(*v); else return tl::unexpected(v.error());
+  if (auto v = r.integer("WORKERS", 0, 0, 1024)) s.workers = static_cast<int>(*v); else return tl::unexpected(v.error());
+  if (auto v = r.integer("MAX_CONNECTIONS", 10000, 1, 1000000)) s.max_connections = static_cast<int>(*v); else return tl::unexpected(v.error());
+  if (auto v = r.seconds("HEADER_TIMEOUT", Seconds{10}, 1, 300)) s.header_timeout = *v; else return tl::unexpected(v.error());
+  if (auto v = r.seconds("SHUTDOWN_DRAIN", Seconds{0}, 0, 300)) s.shutdown_drain = *v; else return tl::unexpected(v.error());
   if (auto v = r.get("PUBLIC_URL")) {
     auto url = http::parse_url(v->value);
     if (!url) return fail(Errc::ConfigInvalid, where("PUBLIC_URL", *v) + ": \"" + v->value + "\" is not a valid URL");

@@ -42,7 +42,10 @@ struct Settings {
   std::string ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;
-  int workers = 256;  // cpp-httplib 0.11.4: one worker per open keep-alive connection
+  int workers = 0;  // plain HTTP: event-loop threads (0 = one per CPU); HTTPS: connections served at once (0 = 256)
+  int max_connections = 10000;
+  Seconds header_timeout{10};
+  Seconds shutdown_drain{0};
   std::string public_url;  // base URL for resource_metadata; "" = derived from host/port
 
   std::string jwks_cache_file;
