@@ -111,10 +111,8 @@ Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPol
   auto snap = keys_.usable_snapshot();
   if (!snap) return fail(Errc::JwksUnavailable, "no usable signing key set");
 
-  std::string key;
   if (policy.token_cache == TokenCacheMode::On) {
-    key = base::sha256(token);
-    if (auto hit = cache_lookup(key, snap->generation, policy)) {
+    if (auto hit = cache_lookup(token, snap->generation, policy)) {
       if (metrics_) metrics_->record_token_cache(true);
       return hit;
     }
@@ -145,13 +143,17 @@ Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPol
   principal->kid = std::move(verified->kid);
   PrincipalPtr result = principal;
   if (policy.token_cache == TokenCacheMode::On && principal->exp > 0)
-    cache_store(std::move(key), result, snap->generation, policy);
+    cache_store(std::string(token), result, snap->generation, policy);
   return result;
 }
 
-PrincipalPtr Authenticator::cache_lookup(const std::string& key, std::uint64_t generation, const AuthPolicy& policy) {
+bool Authenticator::TokenEqual::operator()(std::string_view a, std::string_view b) const {
+  return base::constant_time_equal(a, b);
+}
+
+PrincipalPtr Authenticator::cache_lookup(std::string_view token, std::uint64_t generation, const AuthPolicy& policy) {
   std::shared_lock lock(cache_mu_);
-  auto it = cache_.find(key);
+  auto it = cache_.find(token);
   if (it == cache_.end() || it->second.generation != generation) return nullptr;
   // Same rule as jose::check_claims: reject when now >= exp + leeway.
   if (to_unix(clock_.now()) >= it->second.principal->exp + policy.verify.leeway.count()) return nullptr;

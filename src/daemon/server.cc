@@ -321,10 +321,11 @@ void ApiServer::install_routes() {
   };
 
   auto authenticate = [this, reject](const httplib::Request& req, httplib::Response& res) -> PrincipalPtr {
-    const std::string authorization = req.get_header_value("Authorization");
+    // One lookup in the (case-insensitive) header map and no copy of the token.
+    const auto [first, last] = req.headers.equal_range("Authorization");
     Credentials credentials;
-    credentials.authorization_count = req.get_header_value_count("Authorization");
-    credentials.authorization = authorization;
+    credentials.authorization_count = static_cast<std::size_t>(std::distance(first, last));
+    if (first != last) credentials.authorization = first->second;
     credentials.token_in_query = req.has_param("access_token");
     auto principal = auth_.authenticate(credentials);
     if (!principal) {
