@@ -76,12 +76,18 @@ struct Connection {
 // try, and those are answered before their body is read.
 class BufferedStream final : public httplib::Stream {
  public:
-  explicit BufferedStream(Connection& connection) : c_(connection) {}
+  // `skip`: ranges of the input (in order) the reader does not see: the lifted Authorization lines.
+  BufferedStream(Connection& connection, const HeadScan& skip) : c_(connection), skip_(skip) {}
 
   bool is_readable() const override { return pos_ < c_.in.size(); }
   bool is_writable() const override { return true; }
   ssize_t read(char* ptr, size_t size) override {
-    const std::size_t left = c_.in.size() - pos_;
+    while (next_skip_ < skip_.lifted_count && pos_ == skip_.lifted[next_skip_][0]) {  // adjacent lines too
+      pos_ = skip_.lifted[next_skip_][1];
+      ++next_skip_;
+    }
+    std::size_t left = c_.in.size() - pos_;
+    if (next_skip_ < skip_.lifted_count) left = std::min(left, skip_.lifted[next_skip_][0] - pos_);
     if (left == 0) return -1;
     if (size == 1) {  // cpp-httplib's line reader asks for one byte at a time
       *ptr = c_.in[pos_++];
@@ -110,6 +116,8 @@ class BufferedStream final : public httplib::Stream {
 
  private:
   Connection& c_;
+  const HeadScan& skip_;
+  std::size_t next_skip_ = 0;
   std::size_t pos_ = 0;
 };
 
@@ -122,10 +130,9 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
     const std::size_t line_bytes = scan.pos + 1 - scan.line_start;
     const bool empty = line_bytes == 1 || (line_bytes == 2 && data[scan.line_start] == '\r');
     if (empty) {
-      // The end of the head (an empty first line too: cpp-httplib then answers 400).
-      const HeadResult done{HeadStatus::Complete, scan.pos + 1, {}};
-      scan = HeadScan{};
-      return done;
+      // The end of the head (an empty first line too: cpp-httplib then answers 400). `scan`
+      // keeps the Authorization lines for the caller, who resets it.
+      return HeadResult{HeadStatus::Complete, scan.pos + 1, {}};
     }
     if (line_bytes > limits.max_line_bytes) {
       if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
@@ -133,6 +140,16 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
                                                                             : HeadProblem::HeaderLineTooLong);
     }
     if (++scan.lines > limits.max_header_count + 1) return refused(HeadProblem::TooManyHeaders);
+    if (scan.lines > 1) {
+      const char first = data[scan.line_start];
+      if (first == ' ' || first == '\t') {
+        scan.folded = true;
+      } else if (scan.lifted_count < HeadScan::kMaxLifted && line_names_authorization(data.substr(scan.line_start))) {
+        scan.lifted[scan.lifted_count][0] = scan.line_start;
+        scan.lifted[scan.lifted_count][1] = scan.pos + 1;
+        ++scan.lifted_count;
+      }
+    }
     scan.line_start = scan.pos + 1;
   }
   // A line still open already over the limit is refused now, not when its end arrives.
@@ -142,6 +159,15 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
                                                                           : HeadProblem::HeaderLineTooLong);
   }
   return {};
+}
+
+std::string_view authorization_value(std::string_view line) {
+  constexpr std::size_t kNameAndColon = 14;  // "authorization:"
+  std::string_view value = line.size() > kNameAndColon ? line.substr(kNameAndColon) : std::string_view{};
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r' || value.back() == ' ' || value.back() == '\t'))
+    value.remove_suffix(1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  return value;
 }
 
 class EventLoopServer::Loop {
@@ -371,8 +397,14 @@ class EventLoopServer::Loop {
       c.head_started = false;
       const bool close = owner_.phase_.load() != Phase::Running || c.served + 1 >= limits_.keep_alive_max_requests ||
                          c.peer_closed;
-      BufferedStream stream(c);
-      const bool keep = owner_.router_.route(stream, close) && !close && stream.consumed() == head.end;
+      if (c.scan.folded) c.scan.lifted_count = 0;  // cpp-httplib sees the head as it came
+      authorization_.clear();
+      for (std::size_t i = 0; i < c.scan.lifted_count; ++i)
+        authorization_.push_back(authorization_value(
+            std::string_view(c.in).substr(c.scan.lifted[i][0], c.scan.lifted[i][1] - c.scan.lifted[i][0])));
+      BufferedStream stream(c, c.scan);
+      const bool keep =
+          owner_.router_.route(stream, close, authorization_) && !close && stream.consumed() == head.end;
       ++c.served;
       c.in.erase(0, head.end);
       c.scan = HeadScan{};
@@ -492,6 +524,7 @@ class EventLoopServer::Loop {
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::mutex inbox_mu_;
   std::vector<std::pair<int, sockaddr_storage>> inbox_;
+  std::vector<std::string_view> authorization_;  // reused for every request
 };
 
 EventLoopServer::EventLoopServer(int listen_fd, EventLoopLimits limits, RequestRouter& router)

@@ -51,6 +51,14 @@ struct HeadScan {
   std::size_t pos = 0;
   std::size_t line_start = 0;
   std::size_t lines = 0;
+  // Authorization lines [begin, end) of the head, CRLF included. cpp-httplib 0.11.4 parses
+  // header lines a byte at a time through a virtual read and URL-decodes every value; a bearer
+  // token is most of a request head, so the front end hands it to the request directly and the
+  // router never parses it. Not used when the head has obsolete line folding.
+  static constexpr std::size_t kMaxLifted = 4;
+  std::size_t lifted_count = 0;
+  std::size_t lifted[kMaxLifted][2] = {};
+  bool folded = false;
 };
 enum class HeadStatus { Incomplete, Complete, Refused };
 struct HeadResult {
@@ -60,13 +68,18 @@ struct HeadResult {
 };
 HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimits& limits);
 
+// The value of an Authorization line as cpp-httplib would store it: after the colon, spaces and
+// tabs trimmed at both ends, without the line end.
+std::string_view authorization_value(std::string_view line);
+
 class RequestRouter {
  public:
   virtual ~RequestRouter() = default;
-  // Parses and answers one request; `stream` holds at least one whole head. Returns true when
-  // the connection may carry another request (false: parse error, Connection: close, a body
-  // that was not read, or `close_connection`).
-  virtual bool route(httplib::Stream& stream, bool close_connection) = 0;
+  // Parses and answers one request; `stream` holds at least one whole head, without the
+  // Authorization lines, whose values are `authorization` (in order). Returns true when the
+  // connection may carry another request (false: parse error, Connection: close, a body that was
+  // not read, or `close_connection`).
+  virtual bool route(httplib::Stream& stream, bool close_connection, const std::vector<std::string_view>& authorization) = 0;
   // The complete HTTP response for a refused head; records it (metrics, access log).
   virtual std::string refuse(HeadProblem problem, std::string_view remote_addr) = 0;
 };

@@ -57,9 +57,9 @@ std::optional<std::uint64_t> announced_body(const httplib::Request& req) {
 // cpp-httplib's router, driven one request at a time by the event loops.
 class RoutingServer final : public httplib::Server {
  public:
-  bool route_one(httplib::Stream& stream, bool close_connection, bool& connection_closed) {
-    static const std::function<void(httplib::Request&)> kNoSetup;
-    return process_request(stream, close_connection, connection_closed, kNoSetup);
+  bool route_one(httplib::Stream& stream, bool close_connection, bool& connection_closed,
+                 const std::function<void(httplib::Request&)>& setup) {
+    return process_request(stream, close_connection, connection_closed, setup);
   }
   // The bound socket, taken over by the event loops (httplib never listens on it).
   int take_listen_socket() { return static_cast<int>(svr_sock_.exchange(INVALID_SOCKET)); }
@@ -115,10 +115,14 @@ std::string_view status_text(int status) {
 class ApiServer::Router final : public RequestRouter {
  public:
   Router(ApiServer& api, RoutingServer& server) : api_(api), server_(server) {}
-  bool route(httplib::Stream& stream, bool close_connection) override {
+  bool route(httplib::Stream& stream, bool close_connection,
+             const std::vector<std::string_view>& authorization) override {
     t_close_connection = false;
     bool closed = false;
-    const bool ok = server_.route_one(stream, close_connection, closed);
+    // The Authorization values the front end lifted out of the head go back into the request
+    // after cpp-httplib parsed the rest, before routing.
+    authorization_ = &authorization;
+    const bool ok = server_.route_one(stream, close_connection, closed, authorization.empty() ? no_setup_ : add_authorization_);
     return ok && !closed && !t_close_connection;
   }
   std::string refuse(HeadProblem problem, std::string_view remote_addr) override {
@@ -128,7 +132,15 @@ class ApiServer::Router final : public RequestRouter {
  private:
   ApiServer& api_;
   RoutingServer& server_;
+  // Routers are shared by the loops: the values travel in a thread_local, not in a member.
+  static thread_local const std::vector<std::string_view>* authorization_;
+  const std::function<void(httplib::Request&)> no_setup_;
+  const std::function<void(httplib::Request&)> add_authorization_ = [](httplib::Request& req) {
+    for (const auto value : *authorization_) req.headers.emplace("Authorization", std::string(value));
+  };
 };
+
+thread_local const std::vector<std::string_view>* ApiServer::Router::authorization_ = nullptr;
 
 ApiServer::ApiServer(Authenticator& auth, JwksCache& keys, Metrics& metrics)
     : auth_(auth), keys_(keys), metrics_(metrics), config_(std::make_shared<const RouteConfig>()) {}

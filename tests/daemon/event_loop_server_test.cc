@@ -198,6 +198,27 @@ TEST_SUITE("daemon::event_loop_server") {
     CHECK(scan_all("GET / HTTP/1.1\r\n" + exact + "\r\n").status == HeadStatus::Complete);
   }
 
+  TEST_CASE("scan_head marks the Authorization lines the front end lifts out of the head") {
+    const std::string head =
+        "GET /hello HTTP/1.1\r\nHost: x\r\nauthorization:  Bearer a.b.c \t\r\nX-Y: z\r\nAuthorization: Basic q\r\n\r\n";
+    HeadScan scan;
+    const auto r = scan_head(head, scan, EventLoopLimits{});
+    REQUIRE(r.status == HeadStatus::Complete);
+    REQUIRE(scan.lifted_count == 2);
+    CHECK_FALSE(scan.folded);
+    const auto line = [&](std::size_t i) {
+      return std::string_view(head).substr(scan.lifted[i][0], scan.lifted[i][1] - scan.lifted[i][0]);
+    };
+    CHECK(line(0) == "authorization:  Bearer a.b.c \t\r\n");
+    CHECK(authorization_value(line(0)) == "Bearer a.b.c");
+    CHECK(authorization_value(line(1)) == "Basic q");
+    CHECK(authorization_value("Authorization:\r\n").empty());
+    HeadScan folded;
+    REQUIRE(scan_head("GET / HTTP/1.1\r\nAuthorization: Bearer a\r\n b\r\n\r\n", folded, EventLoopLimits{}).status ==
+            HeadStatus::Complete);
+    CHECK(folded.folded);
+  }
+
   TEST_CASE("a trickled head holds no thread: with one loop, others are served meanwhile") {
     Front front(one_loop());
     std::vector<std::unique_ptr<RawClient>> slow;
