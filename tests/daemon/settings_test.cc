@@ -116,6 +116,28 @@ TEST_SUITE("daemon::settings") {
     CHECK(d->access_log);
   }
 
+  TEST_CASE("connection settings: defaults, values and bounds") {
+    const std::map<std::string, std::string, std::less<>> base = {{"AUTH0_DOMAIN", "t.auth0.com"}, {"API_AUDIENCE", "a"}};
+    auto d = settings_from(layers({}, base));
+    REQUIRE(d);
+    CHECK(d->workers == 0);  // one event loop per CPU
+    CHECK(d->max_connections == 10000);
+    CHECK(d->header_timeout == Seconds{10});
+    CHECK(d->shutdown_drain == Seconds{0});
+    auto s = settings_from(layers({{"WORKERS", "3"}, {"MAX_CONNECTIONS", "50"}, {"HEADER_TIMEOUT", "2"}, {"SHUTDOWN_DRAIN", "7"}}, base));
+    REQUIRE(s);
+    CHECK(s->workers == 3);
+    CHECK(s->max_connections == 50);
+    CHECK(s->header_timeout == Seconds{2});
+    CHECK(s->shutdown_drain == Seconds{7});
+    for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+             {"HEADER_TIMEOUT", "0"}, {"SHUTDOWN_DRAIN", "301"}, {"MAX_CONNECTIONS", "0"}, {"WORKERS", "1025"}}) {
+      auto bad = settings_from(layers({{name, value}}, base));
+      REQUIRE_FALSE(bad);
+      CHECK(bad.error().detail.find(name) != std::string::npos);
+    }
+  }
+
   TEST_CASE("CORS_ORIGINS list and *") {
     auto s = settings_from(layers({}, {{"AUTH0_DOMAIN", "t.auth0.com"}, {"API_AUDIENCE", "a"},
                                        {"CORS_ORIGINS", "http://localhost:3000, https://app.example.com"}}));
