@@ -126,9 +126,11 @@ Outcome evaluate(const http::Params& params, const WaitOptions& options, int& ba
     ++bad;
     status = 400;
     page_title = "Login not recognised";
-    page_message = state ? "This response does not belong to the login in progress (state mismatch). "
-                           "Start the login again from the terminal."
-                         : "This request has no state parameter. Start the login again from the terminal.";
+    // The login goes on (up to max_bad_requests): point at the link that belongs to it.
+    page_message = state ? "This response does not belong to the login in progress (state mismatch). Use the link "
+                           "the terminal printed for this login; the terminal is still waiting."
+                         : "This request has no state parameter. Use the link the terminal printed for this login; "
+                           "the terminal is still waiting.";
     if (bad >= options.max_bad_requests) {
       out.kind = Outcome::Kind::Fail;
       out.error = Error{Errc::OAuthStateMismatch,

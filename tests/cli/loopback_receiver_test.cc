@@ -249,8 +249,8 @@ TEST_SUITE("cli::loopback_receiver") {
     CHECK(result->source == CallbackResult::Source::Paste);
     std::lock_guard lock(mu);
     REQUIRE(notices.size() == 1);
-    CHECK(notices[0] == "This response does not belong to the login in progress (state mismatch). Start the login "
-                        "again from the terminal.");
+    CHECK(notices[0] == "This response does not belong to the login in progress (state mismatch). Use the link the "
+                        "terminal printed for this login; the terminal is still waiting.");
     ::close(fds[0]);
     ::close(fds[1]);
   }

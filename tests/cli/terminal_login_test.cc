@@ -362,8 +362,8 @@ TEST_SUITE("cli::terminal") {
     const auto typed = p->raw().size();
     p->type_line(wrong);
     const auto refused = p->wait_for(
-        "This response does not belong to the login in progress (state mismatch). Start the login again from the "
-        "terminal.\r\n",
+        "This response does not belong to the login in progress (state mismatch). Use the link the terminal printed "
+        "for this login; the terminal is still waiting.\r\n",
         typed);
     REQUIRE_MESSAGE(refused, p->text());
     // Still waiting: the spinner comes back after the message, and the right URL is accepted.
