@@ -125,19 +125,22 @@ class BufferedStream final : public httplib::Stream {
 
 HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimits& limits) {
   for (; scan.pos < data.size(); ++scan.pos) {
+    // The line limit first, at the byte that breaks it (not at the line's end): a long line gets
+    // its own answer (414, 401 too_large) however the bytes arrive, also when they arrive at once
+    // and the line would cross the head limit before it ends.
+    const std::size_t line_bytes = scan.pos + 1 - scan.line_start;
+    if (line_bytes > limits.max_line_bytes) {
+      if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
+      return refused(line_names_authorization(data.substr(scan.line_start)) ? HeadProblem::AuthorizationTooLarge
+                                                                            : HeadProblem::HeaderLineTooLong);
+    }
     if (scan.pos + 1 > limits.max_head_bytes) return refused(HeadProblem::HeadTooLarge);
     if (data[scan.pos] != '\n') continue;
-    const std::size_t line_bytes = scan.pos + 1 - scan.line_start;
     const bool empty = line_bytes == 1 || (line_bytes == 2 && data[scan.line_start] == '\r');
     if (empty) {
       // The end of the head (an empty first line too: cpp-httplib then answers 400). `scan`
       // keeps the Authorization lines for the caller, who resets it.
       return HeadResult{HeadStatus::Complete, scan.pos + 1, {}};
-    }
-    if (line_bytes > limits.max_line_bytes) {
-      if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
-      return refused(line_names_authorization(data.substr(scan.line_start)) ? HeadProblem::AuthorizationTooLarge
-                                                                            : HeadProblem::HeaderLineTooLong);
     }
     if (++scan.lines > limits.max_header_count + 1) return refused(HeadProblem::TooManyHeaders);
     if (scan.lines > 1) {
@@ -151,12 +154,6 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
       }
     }
     scan.line_start = scan.pos + 1;
-  }
-  // A line still open already over the limit is refused now, not when its end arrives.
-  if (data.size() - scan.line_start > limits.max_line_bytes) {
-    if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
-    return refused(line_names_authorization(data.substr(scan.line_start)) ? HeadProblem::AuthorizationTooLarge
-                                                                          : HeadProblem::HeaderLineTooLong);
   }
   return {};
 }
@@ -224,7 +221,12 @@ class EventLoopServer::Loop {
         }
         close_idle(phase);
       }
-      if (phase == Phase::Stopping && connections_.empty()) return;
+      if (phase == Phase::Stopping && connections_.empty()) {
+        // Not before stop() has handed out the listener's backlog, and not with a handed-over
+        // connection still in the inbox: it would never be answered.
+        adopt_inbox();
+        if (connections_.empty() && owner_.handed_over_.load()) return;
+      }
 
       const auto now = Steady::now();
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count();
@@ -573,7 +575,10 @@ void EventLoopServer::drain() {
 void EventLoopServer::stop() {
   phase_ = Phase::Stopping;
   std::lock_guard lock(mu_);
-  if (listen_fd_ < 0 || stopped_listening_) return;
+  if (listen_fd_ < 0 || stopped_listening_) {
+    handed_over_ = true;
+    return;
+  }
   stopped_listening_ = true;
   // Here, not in the loops: a loop may be busy in a slow handler (a key fetch), and the listener
   // must stop taking connections now. What is queued is accepted and handed out; then
@@ -595,6 +600,7 @@ void EventLoopServer::stop() {
     loops_[next++ % loops_.size()]->hand_over(fd, addr);
   }
   ::shutdown(listen_fd_, SHUT_RD);
+  handed_over_ = true;
   for (auto& loop : loops_) loop->wake();
 }
 

@@ -117,6 +117,7 @@ class EventLoopServer {
   const EventLoopLimits limits_;
   RequestRouter& router_;
   std::atomic<Phase> phase_{Phase::Running};
+  std::atomic<bool> handed_over_{false};  // stop() has handed the listener's backlog to the loops
   std::atomic<bool> running_{false};
   std::atomic<std::size_t> open_{0};
   std::vector<std::unique_ptr<Loop>> loops_;
