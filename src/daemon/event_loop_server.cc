@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <poll.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <thread>
 #include <unordered_map>
 
@@ -32,6 +35,22 @@ bool line_names_authorization(std::string_view line) {
     if (c != kName[i]) return false;
   }
   return true;
+}
+
+// Makes a listening socket complete no new handshake: a socket filter that drops SYN segments
+// (a filter on a TCP socket sees the TCP header at offset 0; byte 13 holds the flags). Closing
+// a listener resets every connection the kernel completed but nobody accepted, and the client
+// of such a connection already saw its connect() succeed; with SYNs dropped, a client that
+// arrives during the stop retries in about a second and then finds the port closed.
+bool stop_new_handshakes(int listen_fd) {
+  static const sock_filter kCode[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),            // the TCP flags
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x02, 0, 1),  // SYN set?
+      BPF_STMT(BPF_RET | BPF_K, 0),                      // yes: drop
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),            // no: keep the whole segment
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(kCode)), const_cast<sock_filter*>(kCode)};
+  return ::setsockopt(listen_fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0;
 }
 
 HeadResult refused(HeadProblem problem) { return {HeadStatus::Refused, 0, problem}; }
@@ -195,6 +214,9 @@ class EventLoopServer::Loop {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
   }
+
+  // True while a request is in the router (a handler may wait seconds for a key fetch).
+  bool routing() const { return routing_.load(); }
 
   // A connection accepted by another thread (stop() empties the backlog itself).
   void hand_over(int fd, const sockaddr_storage& peer) {
@@ -405,8 +427,10 @@ class EventLoopServer::Loop {
         authorization_.push_back(authorization_value(
             std::string_view(c.in).substr(c.scan.lifted[i][0], c.scan.lifted[i][1] - c.scan.lifted[i][0])));
       BufferedStream stream(c, c.scan);
+      routing_ = true;
       const bool keep =
           owner_.router_.route(stream, close, authorization_) && !close && stream.consumed() == head.end;
+      routing_ = false;
       ++c.served;
       c.in.erase(0, head.end);
       c.scan = HeadScan{};
@@ -527,6 +551,7 @@ class EventLoopServer::Loop {
   std::mutex inbox_mu_;
   std::vector<std::pair<int, sockaddr_storage>> inbox_;
   std::vector<std::string_view> authorization_;  // reused for every request
+  std::atomic<bool> routing_{false};
 };
 
 EventLoopServer::EventLoopServer(int listen_fd, EventLoopLimits limits, RequestRouter& router)
@@ -581,23 +606,42 @@ void EventLoopServer::stop() {
   }
   stopped_listening_ = true;
   // Here, not in the loops: a loop may be busy in a slow handler (a key fetch), and the listener
-  // must stop taking connections now. What is queued is accepted and handed out; then
-  // shutdown(SHUT_RD) ends listening while the descriptor stays valid for the loops, which let go
-  // of it in their own time (it is closed in the destructor).
+  // must stop taking connections now. New handshakes stop first; what is queued, or completes
+  // within handshake_grace, is accepted and handed out; then shutdown(SHUT_RD) ends listening
+  // while the descriptor stays valid for the loops, which let go of it in their own time (it is
+  // closed in the destructor).
+  const auto until = Steady::now() + (stop_new_handshakes(listen_fd_) ? limits_.handshake_grace
+                                                                      : std::chrono::milliseconds::zero());
   std::size_t next = 0;
   for (;;) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      break;
+      const int error = errno;
+      if (error == EINTR || error == ECONNABORTED) continue;
+      if (error != EAGAIN && error != EWOULDBLOCK) break;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Steady::now()).count();
+      if (left <= 0) break;
+      pollfd readable{listen_fd_, POLLIN, 0};
+      ::poll(&readable, 1, static_cast<int>(left));
+      continue;
     }
     if (loops_.empty()) {
       ::close(fd);
       continue;
     }
-    loops_[next++ % loops_.size()]->hand_over(fd, addr);
+    // To a loop that is not inside a handler if there is one: a handler waiting for a key
+    // fetch would hold the connection for as long.
+    std::size_t pick = next;
+    for (std::size_t i = 0; i < loops_.size(); ++i) {
+      if (!loops_[(next + i) % loops_.size()]->routing()) {
+        pick = next + i;
+        break;
+      }
+    }
+    loops_[pick % loops_.size()]->hand_over(fd, addr);
+    next = pick + 1;
   }
   ::shutdown(listen_fd_, SHUT_RD);
   handed_over_ = true;

@@ -32,6 +32,7 @@ struct EventLoopLimits {
   std::chrono::milliseconds write_timeout{5000};  // a client that does not read its answers
   std::chrono::milliseconds linger{1000};         // after an error answer, the client's rest is read and dropped
   std::chrono::milliseconds stop_grace{2000};     // at stop, for accepted connections that sent nothing yet
+  std::chrono::milliseconds handshake_grace{20};  // at stop, for handshakes already under way to complete
 };
 
 // Why the front end answered (or closed) a connection before any request reached the router.
@@ -98,9 +99,10 @@ class EventLoopServer {
   // From now on every answer says "Connection: close" and idle keep-alive connections are
   // closed; new connections are still accepted while a load balancer moves away.
   void drain();
-  // Accepts the connections already queued on the listening socket and closes it; the loops
-  // then answer every request received, or arriving within stop_grace on an accepted
-  // connection, and end. run() returns after that.
+  // Stops new handshakes (SYNs are dropped: the client retries in about a second and then
+  // finds the port closed), accepts the connections already queued or completing within
+  // handshake_grace, and closes the listener; the loops then answer every request received, or
+  // arriving within stop_grace on an accepted connection, and end. run() returns after that.
   void stop();
 
   bool running() const { return running_.load(); }

@@ -437,7 +437,7 @@ TEST_CASE("must-reject corpus through the daemon: every attack refused with its 
   CHECK(accepts >= 5);
 }
 
-TEST_CASE("oversized tokens: refused before decoding with too_large; over the header limit a clean 4xx") {
+TEST_CASE("oversized tokens: refused before decoding with too_large, in-process and over HTTP") {
   Harness h;
   const std::string big = std::string(9000, 'A') + "." + std::string(100, 'B') + "." + std::string(100, 'C');
   // In-process (no HTTP header limit in the way): the size cap answers first.
@@ -449,15 +449,21 @@ TEST_CASE("oversized tokens: refused before decoding with too_large; over the he
   REQUIRE(!r);
   CHECK(http_error_for(r.error().code).reason == Reason::TooLarge);
 
-  // Over HTTP: 9 KB and 100 KB Authorization headers get a 4xx and the server keeps serving.
+  // Over HTTP the front end refuses an Authorization line over 8 KiB with the same answer
+  // (401 invalid_token, too_large counted) before parsing it; the server keeps serving.
   httplib::Client client("127.0.0.1", h.port);
   client.set_read_timeout(std::chrono::seconds(20));
   for (std::size_t size : {std::size_t{8200}, std::size_t{9000}, std::size_t{100000}}) {
     CAPTURE(size);
+    const auto before = h.metrics.auth_failures(Reason::TooLarge);
     auto res = client.Get("/hello", {{"Authorization", "Bearer " + std::string(size, 'A') + ".B.C"}});
     REQUIRE(res);
-    CHECK(res->status >= 400);
-    CHECK(res->status < 500);
+    CHECK(res->status == 401);
+    const std::string challenge = res->get_header_value("WWW-Authenticate");
+    CHECK(challenge.rfind("Bearer ", 0) == 0);
+    CHECK(challenge.find("error=\"invalid_token\"") != std::string::npos);
+    CHECK(challenge.find("The token is too large") != std::string::npos);
+    CHECK(h.metrics.auth_failures(Reason::TooLarge) == before + 1);
     auto ok = httplib::Client("127.0.0.1", h.port).Get("/healthz");
     REQUIRE(ok);
     CHECK(ok->status == 200);
