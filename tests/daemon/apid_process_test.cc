@@ -2,6 +2,7 @@
 // request in flight, SIGHUP reload, snapshot restart while the provider is down, fail-fast
 // settings. The binary's path comes from CMake (OAUTHDEMO_APID_BINARY).
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -139,6 +140,8 @@ class Apid {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
+      // A test binary killed from outside (ctest timeout) must not leave its daemon running.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       if (fd >= 0) ::dup2(fd, 2);
       if (::chdir(dir.c_str()) != 0) ::_exit(126);
