@@ -22,6 +22,7 @@
 
 #include "daemon/settings.h"
 #include "daemon_test_support.h"
+#include "support/raw_http_client.h"
 
 extern char** environ;
 
@@ -211,42 +212,14 @@ class Apid {
 };
 
 // A raw keep-alive HTTP/1.1 connection, so a test can tell whether the server kept it open.
+// A keep-alive connection that sends GETs and reports each answer's status line.
 class RawConnection {
  public:
-  explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawConnection() { ::close(fd_); }
-  // Sends GET path and returns the status line ("" if the connection is gone).
-  std::string get(const std::string& path) {
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
-    if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return "";
-    std::string data;
-    char buf[4096];
-    // Read until the headers and the Content-Length body are complete.
-    for (;;) {
-      auto end = data.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        auto cl = data.find("Content-Length: ");
-        std::size_t length = cl == std::string::npos ? 0 : std::stoul(data.substr(cl + 16));
-        if (data.size() >= end + 4 + length) return data.substr(0, data.find("\r\n"));
-      }
-      auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return "";
-      data.append(buf, static_cast<std::size_t>(n));
-    }
-  }
+  explicit RawConnection(int port) : client_(port) { REQUIRE(client_.connected()); }
+  std::string get(const std::string& path) { return client_.get_status_line(path); }
 
  private:
-  int fd_ = -1;
+  oauthdemo::testing::RawHttpClient client_;
 };
 
 std::vector<std::string> base_args(const test::FakeProvider& idp, const fs::path& dir) {

@@ -3,11 +3,6 @@
 // oversized lines, pipelined requests, connections that never speak).
 #include "daemon/event_loop_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
 
@@ -16,6 +11,7 @@
 #include "daemon/server.h"
 #include "daemon_test_support.h"
 #include "support/fakes.h"
+#include "support/raw_http_client.h"
 
 namespace oauthdemo::daemon {
 namespace {
@@ -28,86 +24,7 @@ HeadResult scan_all(std::string_view data, const EventLoopLimits& limits = {}) {
   return scan_head(data, scan, limits);
 }
 
-// A client socket with deadlines on every read.
-class RawClient {
- public:
-  explicit RawClient(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool connected() const { return connected_; }
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // Reads until `count` answers are complete (by Content-Length), EOF or the deadline.
-  std::string read_answers(std::size_t count, std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (complete_answers() < count && !eof_) {
-      if (!wait_readable(deadline)) break;
-      receive();
-    }
-    return data_;
-  }
-  // Reads until the server closes (true) or the deadline passes (false).
-  bool read_until_eof(std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!eof_) {
-      if (!wait_readable(deadline)) return false;
-      receive();
-    }
-    return true;
-  }
-  const std::string& data() const { return data_; }
-
- private:
-  bool wait_readable(std::chrono::steady_clock::time_point deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left <= 0ms) return false;
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, static_cast<int>(left.count())) > 0;
-  }
-  void receive() {
-    char buf[65536];
-    const auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return;
-    }
-    data_.append(buf, static_cast<std::size_t>(n));
-  }
-  std::size_t complete_answers() const {
-    std::size_t count = 0;
-    std::size_t pos = 0;
-    for (;;) {
-      const auto end = data_.find("\r\n\r\n", pos);
-      if (end == std::string::npos) return count;
-      const auto head = data_.substr(pos, end - pos);
-      std::size_t length = 0;
-      if (const auto cl = head.find("Content-Length: "); cl != std::string::npos)
-        length = std::stoul(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16));
-      if (data_.size() < end + 4 + length) return count;
-      pos = end + 4 + length;
-      ++count;
-    }
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool eof_ = false;
-  std::string data_;
-};
+using RawClient = oauthdemo::testing::RawHttpClient;
 
 std::size_t count_of(const std::string& text, std::string_view needle) {
   std::size_t n = 0;
