@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 
-#include "common/base/digest.h"
 
 namespace oauthdemo::daemon {
 namespace {
@@ -36,9 +35,8 @@ bool is_b64token(std::string_view t) {
   return i == t.size();
 }
 
-}  // namespace
-
-Result<std::string_view> extract_bearer(const Credentials& c) {
+// Everything extract_bearer checks but the token's characters.
+Result<std::string_view> bearer_value(const Credentials& c) {
   if (c.authorization_count > 1) return fail(Errc::OAuthInvalidRequest, "more than one Authorization header");
   if (c.token_in_query)
     return fail(Errc::OAuthInvalidRequest, "access tokens are accepted in the Authorization header only, not the URI");
@@ -52,7 +50,14 @@ Result<std::string_view> extract_bearer(const Credentials& c) {
   if (space == std::string_view::npos) return fail(Errc::OAuthInvalidRequest, "the Bearer credential is empty");
   const std::string_view token = value.substr(space + 1);
   if (token.empty()) return fail(Errc::OAuthInvalidRequest, "the Bearer credential is empty");
-  if (!is_b64token(token))
+  return token;
+}
+
+}  // namespace
+
+Result<std::string_view> extract_bearer(const Credentials& c) {
+  auto token = bearer_value(c);
+  if (token && !is_b64token(*token))
     return fail(Errc::OAuthInvalidRequest, "the Bearer credential is not a single b64token (one space, no extra spaces)");
   return token;
 }
@@ -99,26 +104,29 @@ std::size_t Authenticator::cache_size() const {
 }
 
 Result<PrincipalPtr> Authenticator::authenticate(const Credentials& credentials) {
+  const auto policy = this->policy();
+  const bool caching = policy->token_cache == TokenCacheMode::On;
+  auto snap = keys_.usable_snapshot();
+  if (caching && snap) {
+    // A cached token passed every check when it was stored (its characters, its size, its
+    // signature and claims), so a hit skips them; the credential's shape is still checked.
+    if (auto token = bearer_value(credentials); token && token->size() <= policy->max_token_bytes) {
+      if (auto hit = cache_lookup(*token, snap->generation, *policy)) {
+        if (metrics_) metrics_->record_token_cache(true);
+        return hit;
+      }
+    }
+  }
   auto token = extract_bearer(credentials);
   if (!token) return tl::unexpected(token.error());
-  const auto policy = this->policy();
   if (token->size() > policy->max_token_bytes)
     return fail(Errc::TokenTooLarge, "the token is larger than " + std::to_string(policy->max_token_bytes) + " bytes");
-  return verify(*token, *policy);
+  if (!snap) return fail(Errc::JwksUnavailable, "no usable signing key set");
+  if (caching && metrics_) metrics_->record_token_cache(false);
+  return verify(*token, *policy, std::move(snap));
 }
 
-Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPolicy& policy) {
-  auto snap = keys_.usable_snapshot();
-  if (!snap) return fail(Errc::JwksUnavailable, "no usable signing key set");
-
-  if (policy.token_cache == TokenCacheMode::On) {
-    if (auto hit = cache_lookup(token, snap->generation, policy)) {
-      if (metrics_) metrics_->record_token_cache(true);
-      return hit;
-    }
-    if (metrics_) metrics_->record_token_cache(false);
-  }
-
+Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPolicy& policy, SnapshotPtr snap) {
   auto verified = jose::verify_jwt(token, *snap->jwks, policy.verify, clock_.now());
   if (!verified && verified.error().code == Errc::TokenUnknownKid) {
     // Possibly a rotation: one refetch (single-flight, cooldown, rate limit) and a second try.
@@ -147,14 +155,10 @@ Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPol
   return result;
 }
 
-bool Authenticator::TokenEqual::operator()(std::string_view a, std::string_view b) const {
-  return base::constant_time_equal(a, b);
-}
-
 PrincipalPtr Authenticator::cache_lookup(std::string_view token, std::uint64_t generation, const AuthPolicy& policy) {
   std::shared_lock lock(cache_mu_);
-  auto it = cache_.find(token);
-  if (it == cache_.end() || it->second.generation != generation) return nullptr;
+  auto it = cache_.find(token_hash(token));
+  if (it == cache_.end() || it->second.token != token || it->second.generation != generation) return nullptr;
   // Same rule as jose::check_claims: reject when now >= exp + leeway.
   if (to_unix(clock_.now()) >= it->second.principal->exp + policy.verify.leeway.count()) return nullptr;
   return it->second.principal;
@@ -173,7 +177,8 @@ void Authenticator::cache_store(std::string key, PrincipalPtr principal, std::ui
     std::erase_if(cache_, [&](const auto& kv) { return now >= kv.second.principal->exp + policy.verify.leeway.count(); });
     if (cache_.size() >= policy.token_cache_entries) cache_.clear();
   }
-  cache_.insert_or_assign(std::move(key), Entry{std::move(principal), generation});
+  const auto hash = token_hash(key);
+  cache_.insert_or_assign(hash, Entry{std::move(key), std::move(principal), generation});
 }
 
 }  // namespace oauthdemo::daemon

@@ -143,18 +143,27 @@ class BufferedStream final : public httplib::Stream {
 }  // namespace
 
 HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimits& limits) {
-  for (; scan.pos < data.size(); ++scan.pos) {
-    // The line limit first, at the byte that breaks it (not at the line's end): a long line gets
-    // its own answer (414, 401 too_large) however the bytes arrive, also when they arrive at once
-    // and the line would cross the head limit before it ends.
-    const std::size_t line_bytes = scan.pos + 1 - scan.line_start;
-    if (line_bytes > limits.max_line_bytes) {
-      if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
-      return refused(line_names_authorization(data.substr(scan.line_start)) ? HeadProblem::AuthorizationTooLarge
-                                                                            : HeadProblem::HeaderLineTooLong);
+  while (scan.pos < data.size()) {
+    // The line limit is checked at the byte that breaks it (not at the line's end): a long line
+    // gets its own answer (414, 401 too_large) however the bytes arrive, also when they arrive at
+    // once and the line would cross the head limit before it ends. Up to the first byte that
+    // breaks a limit, the scan only looks for the line end (memchr: a token is most of a head).
+    const std::size_t allowed_end =
+        std::min({data.size(), scan.line_start + limits.max_line_bytes, limits.max_head_bytes});
+    const void* found =
+        scan.pos < allowed_end ? std::memchr(data.data() + scan.pos, '\n', allowed_end - scan.pos) : nullptr;
+    if (found == nullptr) {
+      scan.pos = std::max(scan.pos, allowed_end);
+      if (scan.pos == data.size()) break;
+      if (scan.pos + 1 - scan.line_start > limits.max_line_bytes) {
+        if (scan.lines == 0) return refused(HeadProblem::RequestLineTooLong);
+        return refused(line_names_authorization(data.substr(scan.line_start)) ? HeadProblem::AuthorizationTooLarge
+                                                                              : HeadProblem::HeaderLineTooLong);
+      }
+      return refused(HeadProblem::HeadTooLarge);
     }
-    if (scan.pos + 1 > limits.max_head_bytes) return refused(HeadProblem::HeadTooLarge);
-    if (data[scan.pos] != '\n') continue;
+    scan.pos = static_cast<std::size_t>(static_cast<const char*>(found) - data.data());
+    const std::size_t line_bytes = scan.pos + 1 - scan.line_start;
     const bool empty = line_bytes == 1 || (line_bytes == 2 && data[scan.line_start] == '\r');
     if (empty) {
       // The end of the head (an empty first line too: cpp-httplib then answers 400). `scan`
@@ -172,7 +181,8 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
         ++scan.lifted_count;
       }
     }
-    scan.line_start = scan.pos + 1;
+    ++scan.pos;
+    scan.line_start = scan.pos;
   }
   return {};
 }
@@ -422,9 +432,10 @@ class EventLoopServer::Loop {
       const bool close = owner_.phase_.load() != Phase::Running || c.served + 1 >= limits_.keep_alive_max_requests ||
                          c.peer_closed;
       if (c.scan.folded) c.scan.lifted_count = 0;  // cpp-httplib sees the head as it came
-      authorization_.clear();
+      authorization_.values.clear();
+      authorization_.complete = c.scan.lifted_count < HeadScan::kMaxLifted && !c.scan.folded;
       for (std::size_t i = 0; i < c.scan.lifted_count; ++i)
-        authorization_.push_back(authorization_value(
+        authorization_.values.push_back(authorization_value(
             std::string_view(c.in).substr(c.scan.lifted[i][0], c.scan.lifted[i][1] - c.scan.lifted[i][0])));
       BufferedStream stream(c, c.scan);
       routing_ = true;
@@ -550,7 +561,7 @@ class EventLoopServer::Loop {
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::mutex inbox_mu_;
   std::vector<std::pair<int, sockaddr_storage>> inbox_;
-  std::vector<std::string_view> authorization_;  // reused for every request
+  LiftedAuthorization authorization_;  // reused for every request
   std::atomic<bool> routing_{false};
 };
 

@@ -73,14 +73,22 @@ HeadResult scan_head(std::string_view data, HeadScan& scan, const EventLoopLimit
 // tabs trimmed at both ends, without the line end.
 std::string_view authorization_value(std::string_view line);
 
+// The Authorization values a loop took out of a request head (see HeadScan).
+struct LiftedAuthorization {
+  std::vector<std::string_view> values;  // in the head's order
+  // No Authorization line stayed in the head. False when the head has HeadScan::kMaxLifted of
+  // them (there may be more) or uses line folding: cpp-httplib parses those lines itself.
+  bool complete = false;
+};
+
 class RequestRouter {
  public:
   virtual ~RequestRouter() = default;
   // Parses and answers one request; `stream` holds at least one whole head, without the
-  // Authorization lines, whose values are `authorization` (in order). Returns true when the
+  // Authorization lines whose values are in `authorization`. Returns true when the
   // connection may carry another request (false: parse error, Connection: close, a body that was
   // not read, or `close_connection`).
-  virtual bool route(httplib::Stream& stream, bool close_connection, const std::vector<std::string_view>& authorization) = 0;
+  virtual bool route(httplib::Stream& stream, bool close_connection, const LiftedAuthorization& authorization) = 0;
   // The complete HTTP response for a refused head; records it (metrics, access log).
   virtual std::string refuse(HeadProblem problem, std::string_view remote_addr) = 0;
 };

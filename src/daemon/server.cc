@@ -41,6 +41,9 @@ thread_local RequestContext t_request;
 // Set by a handler that answered without reading a body the client announced: the rest of
 // the connection cannot be parsed, so it must close after this answer.
 thread_local bool t_close_connection = false;
+// Set while the event loops route a request whose Authorization values they lifted out of the
+// head, all of them (the request's header map then has none); null for the HTTPS server.
+thread_local const std::vector<std::string_view>* t_lifted_authorization = nullptr;
 
 // A request that announces a body (no route of this API takes one). 0 = none.
 std::optional<std::uint64_t> announced_body(const httplib::Request& req) {
@@ -115,14 +118,24 @@ std::string_view status_text(int status) {
 class ApiServer::Router final : public RequestRouter {
  public:
   Router(ApiServer& api, RoutingServer& server) : api_(api), server_(server) {}
-  bool route(httplib::Stream& stream, bool close_connection,
-             const std::vector<std::string_view>& authorization) override {
+  bool route(httplib::Stream& stream, bool close_connection, const LiftedAuthorization& authorization) override {
     t_close_connection = false;
     bool closed = false;
-    // The Authorization values the front end lifted out of the head go back into the request
-    // after cpp-httplib parsed the rest, before routing.
-    authorization_ = &authorization;
-    const bool ok = server_.route_one(stream, close_connection, closed, authorization.empty() ? no_setup_ : add_authorization_);
+    bool ok = false;
+    if (authorization.complete) {
+      // The request's Authorization values are all here: the authenticator reads them where they
+      // lie, in the connection's buffer (the token is most of a head; no copy, no insertion into
+      // the case-insensitive header map).
+      t_lifted_authorization = &authorization.values;
+      ok = server_.route_one(stream, close_connection, closed, no_setup_);
+      t_lifted_authorization = nullptr;
+    } else {
+      // Some stayed in the head: the lifted ones join them in the request after cpp-httplib
+      // parsed it, before routing.
+      authorization_ = &authorization.values;
+      ok = server_.route_one(stream, close_connection, closed,
+                             authorization.values.empty() ? no_setup_ : add_authorization_);
+    }
     return ok && !closed && !t_close_connection;
   }
   std::string refuse(HeadProblem problem, std::string_view remote_addr) override {
@@ -333,11 +346,16 @@ void ApiServer::install_routes() {
   };
 
   auto authenticate = [this, reject](const httplib::Request& req, httplib::Response& res) -> PrincipalPtr {
-    // One lookup in the (case-insensitive) header map and no copy of the token.
-    const auto [first, last] = req.headers.equal_range("Authorization");
+    // Where the front end lifted them, else one lookup in the header map; never a copy of the token.
     Credentials credentials;
-    credentials.authorization_count = static_cast<std::size_t>(std::distance(first, last));
-    if (first != last) credentials.authorization = first->second;
+    if (t_lifted_authorization) {
+      credentials.authorization_count = t_lifted_authorization->size();
+      if (!t_lifted_authorization->empty()) credentials.authorization = t_lifted_authorization->front();
+    } else {
+      const auto [first, last] = req.headers.equal_range("Authorization");
+      credentials.authorization_count = static_cast<std::size_t>(std::distance(first, last));
+      if (first != last) credentials.authorization = first->second;
+    }
     credentials.token_in_query = req.has_param("access_token");
     auto principal = auth_.authenticate(credentials);
     if (!principal) {
