@@ -98,6 +98,30 @@ TEST_SUITE("daemon::authenticator") {
     CHECK(f.auth.cache_size() == 1);
   }
 
+  TEST_CASE("a cached token is still refused in a malformed or doubled credential") {
+    Fixture f;
+    const auto t = f.token();
+    const std::string header = "Bearer " + t;
+    REQUIRE(f.auth.authenticate(bearer(header)));  // now cached
+
+    Credentials two = bearer(header);
+    two.authorization_count = 2;
+    CHECK(f.auth.authenticate(two).error().code == Errc::OAuthInvalidRequest);
+    Credentials query = bearer(header);
+    query.token_in_query = true;
+    CHECK(f.auth.authenticate(query).error().code == Errc::OAuthInvalidRequest);
+    Credentials body = bearer(header);
+    body.token_in_body = true;
+    CHECK(f.auth.authenticate(body).error().code == Errc::OAuthInvalidRequest);
+    const std::string basic = "Basic " + t;
+    CHECK(f.auth.authenticate(bearer(basic)).error().code == Errc::LoginRequired);
+    const std::string two_spaces = "Bearer  " + t;
+    CHECK(f.auth.authenticate(bearer(two_spaces)).error().code == Errc::OAuthInvalidRequest);
+    CHECK(f.metrics.render({}).find("apid_token_cache_hits_total 0\n") != std::string::npos);
+    REQUIRE(f.auth.authenticate(bearer(header)));
+    CHECK(f.metrics.render({}).find("apid_token_cache_hits_total 1\n") != std::string::npos);
+  }
+
   TEST_CASE("a cached token still expires") {
     Fixture f;
     const auto t = f.token("k1", 60);
