@@ -18,6 +18,7 @@
 #include "common/base/random.h"
 #include "common/http/http_client.h"
 #include "daemon/authenticator.h"
+#include "daemon/cpu_budget.h"
 #include "daemon/jwks_cache.h"
 #include "daemon/logging.h"
 #include "daemon/metrics.h"
@@ -49,6 +50,18 @@ std::size_t connection_budget(std::size_t wanted) {
     return available;
   }
   return wanted;
+}
+
+// One line at start-up, so a container's operator sees why there are fewer loops than host CPUs.
+std::string describe(const CpuBudget& b) {
+  std::string limit = "none";
+  if (b.limit) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", *b.limit);
+    limit = buf;
+  }
+  return std::to_string(b.cpus) + (b.cpus == 1 ? " event loop" : " event loops") + " (CPUs usable: affinity " +
+         (b.affinity ? std::to_string(*b.affinity) : std::string("unknown")) + ", cgroup limit " + limit + ")";
 }
 
 JwksCacheOptions cache_options(const Settings& s) {
@@ -271,8 +284,13 @@ int Daemon::run(const sigset_t& signals) {
   auth_.set_policy(auth_policy(settings_));
   server_.set_config(route_config(settings_));
   ServerLimits limits;
-  limits.events.loops = settings_.workers > 0 ? static_cast<std::size_t>(settings_.workers)
-                                              : std::max(1u, std::thread::hardware_concurrency());
+  if (settings_.workers > 0) {
+    limits.events.loops = static_cast<std::size_t>(settings_.workers);
+  } else {
+    const auto cpus = usable_cpu_budget();
+    limits.events.loops = cpus.cpus;
+    if (settings_.tls_cert_file.empty()) log_info(describe(cpus));
+  }
   limits.tls_workers = settings_.workers > 0 ? settings_.workers : 256;
   limits.events.max_connections = connection_budget(static_cast<std::size_t>(settings_.max_connections));
   limits.events.header_timeout = settings_.header_timeout;

@@ -125,7 +125,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"CA_FILE", "ca-file", "PEM CA bundle for the provider (default: system CAs)"},
       {"TLS_CERT_FILE", "tls-cert-file", "serve HTTPS with this certificate (PEM)"},
       {"TLS_KEY_FILE", "tls-key-file", "private key for --tls-cert-file (PEM)"},
-      {"WORKERS", "workers", "request threads, 0..1024 (default 0 = one per CPU; with TLS, connections at once, 0 = 256)"},
+      {"WORKERS", "workers", "request threads, 0..1024 (default 0 = one per usable CPU; with TLS, connections at once, 0 = 256)"},
       {"MAX_CONNECTIONS", "max-connections", "open client connections at most, beyond that 503 (default 10000)"},
       {"HEADER_TIMEOUT", "header-timeout", "seconds a client has to send a request's headers, 1..300 (default 10)"},
       {"SHUTDOWN_DRAIN", "shutdown-drain", "seconds to keep serving after SIGTERM with /readyz 503, 0..300 (default 0)"},

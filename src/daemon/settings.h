@@ -42,7 +42,7 @@ struct Settings {
   std::string ca_file;
   std::string tls_cert_file;
   std::string tls_key_file;
-  int workers = 0;  // plain HTTP: event-loop threads (0 = one per CPU); HTTPS: connections served at once (0 = 256)
+  int workers = 0;  // plain HTTP: event-loop threads (0 = one per usable CPU); HTTPS: connections served at once (0 = 256)
   int max_connections = 10000;
   Seconds header_timeout{10};
   Seconds shutdown_drain{0};
