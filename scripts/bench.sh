@@ -195,14 +195,22 @@ load() {
   log "  $scenario $kind c=$conns: $rps req/s, p99 $(jq -r '.p99_us/1000' "$W/wrk.json") ms, non-2xx $(jq -r .status_err "$W/wrk.json")"
 }
 warm() { load "" "" "$1" "$2" "$3" "$CONNS" "$WARMUP"; }
-# pair SCENARIO APID_INST EXPRESS_INST PATH_APID PATH_EXPRESS TOKEN CONNS : alternating rounds
-pair() {
-  local sc=$1 a=$2 e=$3 pa=$4 pe=$5 tok=$6 c=$7
+# interleave SPEC... : ROUNDS rounds, each running every SPEC once, apid then Express
+# (SPEC = "SCENARIO|APID_INST|EXPRESS_INST|PATH_APID|PATH_EXPRESS|TOKEN|CONNS", an empty instance is
+# skipped). Scenarios compared with each other share rounds, so a drift in the machine's speed
+# (other tenants of a VM) hits them alike instead of one of them.
+interleave() {
+  local spec sc a e pa pe tok c
   for _ in $(seq "$ROUNDS"); do
-    if [ -n "$a" ]; then load "$sc" apid "$a" "$pa" "$tok" "$c"; fi
-    if [ -n "$e" ]; then load "$sc" express "$e" "$pe" "$tok" "$c"; fi
+    for spec in "$@"; do
+      IFS='|' read -r sc a e pa pe tok c <<<"$spec"
+      if [ -n "$a" ]; then load "$sc" apid "$a" "$pa" "$tok" "$c"; fi
+      if [ -n "$e" ]; then load "$sc" express "$e" "$pe" "$tok" "$c"; fi
+    done
   done
 }
+# pair SCENARIO APID_INST EXPRESS_INST PATH_APID PATH_EXPRESS TOKEN CONNS : one scenario's rounds
+pair() { interleave "$1|$2|$3|$4|$5|$6|$7"; }
 
 # Scenario servers: default pair (devidp keys), cache off, 1-key and 50-key sets (key server tokens).
 EX=express; EX1=express-k1; EXN=express-k50
@@ -237,13 +245,11 @@ if [ -n "$AP" ]; then warm "$AP" /healthz -; fi
 warm "$EX" /noauth -
 
 log "measuring: -t$THREADS -c$CONNS -d$DURATION, $ROUNDS round(s)"
-pair hello "$AP" "$EX" /hello /hello "$TOK" "$CONNS"
-pair unauth "$AP" "$EX" /healthz /noauth - "$CONNS"
-# The same unauthenticated routes with the same Authorization header (ignored there): the HTTP
-# stack then parses identical requests, so the difference to /hello is the authentication alone.
-pair unauth-hdr "$AP" "$EX" /healthz /noauth "$TOK" "$CONNS"
-if [ -n "$AP0" ]; then pair nocache "$AP0" "" /hello /hello "$TOK" "$CONNS"; fi
-if [ -n "$APL" ]; then pair nolog "$APL" "" /hello /hello "$TOK" "$CONNS"; fi
+# unauth-hdr: the unauthenticated routes sent the same Authorization header (ignored there): the
+# HTTP stack then parses identical requests, so the difference to /hello is the authentication alone.
+interleave "hello|$AP|$EX|/hello|/hello|$TOK|$CONNS" "unauth|$AP|$EX|/healthz|/noauth|-|$CONNS" \
+  "unauth-hdr|$AP|$EX|/healthz|/noauth|$TOK|$CONNS" "nocache|$AP0||/hello|/hello|$TOK|$CONNS" \
+  "nolog|$APL||/hello|/hello|$TOK|$CONNS"
 # Peak RSS at the default load, before the connection sweep inflates it.
 for inst in "$AP" "$AP0" "$EX"; do
   if [ -n "$inst" ]; then echo "HWM_DEFAULT_$inst=$(hwm_kib "${SRV_PID[$inst]}")" | tr - _ >>"$META"; fi
@@ -271,8 +277,8 @@ if [ "${#CPU_IDS[@]}" -ge 2 ]; then
   SRV_PREFIX=(); WRK_PREFIX=(taskset -c "$ISO_WRK_CPUS")
   if [ -n "$AP" ]; then warm apid-iso /hello "$TOK"; fi
   warm express-iso /hello "$TOK"
-  pair isolated "${AP:+apid-iso}" express-iso /hello /hello "$TOK" "$CONNS"
-  pair isolated-unauth "${AP:+apid-iso}" express-iso /healthz /noauth - "$CONNS"
+  interleave "isolated|${AP:+apid-iso}|express-iso|/hello|/hello|$TOK|$CONNS" \
+    "isolated-unauth|${AP:+apid-iso}|express-iso|/healthz|/noauth|-|$CONNS"
   WRK_PREFIX=()
   for inst in apid-iso express-iso; do
     if [ -n "${SRV_PID[$inst]:-}" ]; then echo "HWM_END_$inst=$(hwm_kib "${SRV_PID[$inst]}")" | tr - _ >>"$META"; fi
