@@ -16,7 +16,7 @@
 
 #include "support/child_process.h"
 #include "cli/token_store.h"
-#include "test_dirs.h"
+#include "support/temp_dir.h"
 
 namespace oauthdemo::testing {
 

@@ -8,7 +8,7 @@
 
 #include "common/jose/sign.h"
 #include "support/fakes.h"
-#include "test_dirs.h"
+#include "support/temp_dir.h"
 
 using namespace oauthdemo;
 using namespace oauthdemo::cli;

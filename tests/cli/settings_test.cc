@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "test_dirs.h"
+#include "support/temp_dir.h"
 
 using namespace oauthdemo;
 using namespace oauthdemo::cli;

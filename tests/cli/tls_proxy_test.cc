@@ -25,7 +25,7 @@
 #include "support/child_process.h"
 #include "support/loopback_server.h"
 #include "support/test_tls.h"
-#include "test_dirs.h"
+#include "support/temp_dir.h"
 
 using namespace oauthdemo;
 using testing::Env;

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "test_dirs.h"
+#include "support/temp_dir.h"
 
 using namespace oauthdemo;
 using namespace oauthdemo::cli;

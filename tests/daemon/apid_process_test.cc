@@ -23,6 +23,7 @@
 #include "daemon/settings.h"
 #include "daemon_test_support.h"
 #include "support/raw_http_client.h"
+#include "support/temp_dir.h"
 
 extern char** environ;
 
@@ -39,16 +40,8 @@ const jose::SigningKey& rsa2() { return key_for(jose::Alg::RS256, "rsa2"); }
 
 // A fresh directory per test, removed at the end (declare it before the processes using it).
 struct TempDir {
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / ("apid-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
+  testing::TempDir dir;
+  fs::path path{dir.path()};
 };
 
 std::string read_file(const fs::path& p) {

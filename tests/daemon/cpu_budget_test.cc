@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace oauthdemo::daemon {
 namespace {
 
@@ -17,27 +19,14 @@ namespace fs = std::filesystem;
 // A fake "/" in a fresh temporary directory: tests write /proc/self/cgroup and cgroupfs files
 // into it and hand its path to cgroup_cpu_limit. Removed at the end.
 struct FakeRoot {
-  FakeRoot() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("apid-cpu-budget-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~FakeRoot() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  FakeRoot(const FakeRoot&) = delete;
-  FakeRoot& operator=(const FakeRoot&) = delete;
-
   void write(const std::string& relative, const std::string& content) const {
     const fs::path file = path / relative;
     fs::create_directories(file.parent_path());
     std::ofstream(file, std::ios::binary) << content;
   }
 
-  fs::path path;
+  testing::TempDir dir;
+  fs::path path{dir.path()};
 };
 
 // The calling thread's affinity count straight from the kernel (this test machine has far fewer

@@ -17,6 +17,7 @@
 
 #include "idp_fixture.h"
 #include "support/loopback_server.h"
+#include "support/temp_dir.h"
 
 using namespace oauthdemo;
 using namespace oauthdemo::devidp::testing;
@@ -27,15 +28,8 @@ extern char** environ;
 namespace {
 
 struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "devidp-test-XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+  testing::TempDir dir;
+  fs::path path{dir.path()};
 };
 
 std::string read_file(const fs::path& p) {

@@ -1,5 +1,5 @@
 #pragma once
-// A private temporary directory per test, removed afterwards.
+// A private temporary directory per test (mkdtemp), removed afterwards.
 #include <stdlib.h>
 
 #include <filesystem>
@@ -10,7 +10,7 @@ namespace oauthdemo::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "oauthdemo-cli-XXXXXX").string();
+    std::string tmpl = (std::filesystem::temp_directory_path() / "oauthdemo-test-XXXXXX").string();
     char* made = ::mkdtemp(tmpl.data());
     path_ = made ? made : "";
   }
