@@ -41,9 +41,9 @@ thread_local RequestContext t_request;
 // Set by a handler that answered without reading a body the client announced: the rest of
 // the connection cannot be parsed, so it must close after this answer.
 thread_local bool t_close_connection = false;
-// Set while the event loops route a request whose Authorization values they lifted out of the
-// head, all of them (the request's header map then has none); null for the HTTPS server.
-thread_local const std::vector<std::string_view>* t_lifted_authorization = nullptr;
+// The Authorization values the event loops lifted out of the head of the request being routed
+// (routers are shared by the loops, so they travel in a thread_local); null for the HTTPS server.
+thread_local const LiftedAuthorization* t_lifted_authorization = nullptr;
 
 // A request that announces a body (no route of this API takes one). 0 = none.
 std::optional<std::uint64_t> announced_body(const httplib::Request& req) {
@@ -121,21 +121,15 @@ class ApiServer::Router final : public RequestRouter {
   bool route(httplib::Stream& stream, bool close_connection, const LiftedAuthorization& authorization) override {
     t_close_connection = false;
     bool closed = false;
-    bool ok = false;
-    if (authorization.complete) {
-      // The request's Authorization values are all here: the authenticator reads them where they
-      // lie, in the connection's buffer (the token is most of a head; no copy, no insertion into
-      // the case-insensitive header map).
-      t_lifted_authorization = &authorization.values;
-      ok = server_.route_one(stream, close_connection, closed, no_setup_);
-      t_lifted_authorization = nullptr;
-    } else {
-      // Some stayed in the head: the lifted ones join them in the request after cpp-httplib
-      // parsed it, before routing.
-      authorization_ = &authorization.values;
-      ok = server_.route_one(stream, close_connection, closed,
-                             authorization.values.empty() ? no_setup_ : add_authorization_);
-    }
+    // When the lifted values are all of the request's Authorization headers, the authenticator
+    // reads them where they lie, in the connection's buffer (the token is most of a head; no copy,
+    // no insertion into the case-insensitive header map). When some stayed in the head, the
+    // lifted ones join them in the request after cpp-httplib parsed it, before routing.
+    t_lifted_authorization = &authorization;
+    const bool ok = server_.route_one(stream, close_connection, closed,
+                                      authorization.complete || authorization.values.empty() ? no_setup_
+                                                                                             : add_authorization_);
+    t_lifted_authorization = nullptr;
     return ok && !closed && !t_close_connection;
   }
   std::string refuse(HeadProblem problem, std::string_view remote_addr) override {
@@ -145,15 +139,11 @@ class ApiServer::Router final : public RequestRouter {
  private:
   ApiServer& api_;
   RoutingServer& server_;
-  // Routers are shared by the loops: the values travel in a thread_local, not in a member.
-  static thread_local const std::vector<std::string_view>* authorization_;
   const std::function<void(httplib::Request&)> no_setup_;
   const std::function<void(httplib::Request&)> add_authorization_ = [](httplib::Request& req) {
-    for (const auto value : *authorization_) req.headers.emplace("Authorization", std::string(value));
+    for (const auto value : t_lifted_authorization->values) req.headers.emplace("Authorization", std::string(value));
   };
 };
-
-thread_local const std::vector<std::string_view>* ApiServer::Router::authorization_ = nullptr;
 
 ApiServer::ApiServer(Authenticator& auth, JwksCache& keys, Metrics& metrics)
     : auth_(auth), keys_(keys), metrics_(metrics), config_(std::make_shared<const RouteConfig>()) {}
@@ -348,9 +338,10 @@ void ApiServer::install_routes() {
   auto authenticate = [this, reject](const httplib::Request& req, httplib::Response& res) -> PrincipalPtr {
     // Where the front end lifted them, else one lookup in the header map; never a copy of the token.
     Credentials credentials;
-    if (t_lifted_authorization) {
-      credentials.authorization_count = t_lifted_authorization->size();
-      if (!t_lifted_authorization->empty()) credentials.authorization = t_lifted_authorization->front();
+    if (t_lifted_authorization && t_lifted_authorization->complete) {
+      const auto& values = t_lifted_authorization->values;
+      credentials.authorization_count = values.size();
+      if (!values.empty()) credentials.authorization = values.front();
     } else {
       const auto [first, last] = req.headers.equal_range("Authorization");
       credentials.authorization_count = static_cast<std::size_t>(std::distance(first, last));
