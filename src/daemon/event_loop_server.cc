@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,8 +17,8 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <optional>
 #include <thread>
-#include <unordered_map>
 
 namespace oauthdemo::daemon {
 namespace {
@@ -83,6 +84,7 @@ struct Connection {
   std::size_t served = 0;
   std::size_t lingered = 0;
   Steady::time_point deadline;
+  std::uint64_t tag = 0;  // epoll data: descriptor and generation
   std::string remote_ip;
   std::string local_ip;
   int remote_port = 0;
@@ -196,127 +198,98 @@ std::string_view authorization_value(std::string_view line) {
   return value;
 }
 
-class EventLoopServer::Loop {
+// Every open connection, found by its descriptor. A connection's epoll tag is its descriptor and
+// a generation: an event a loop collected just before another loop closed that connection (and
+// the descriptor was reused) is recognised as stale. Chunks of slots are allocated as descriptors
+// first appear and live as long as the server, so a slot never moves.
+class EventLoopServer::ConnectionTable {
  public:
-  explicit Loop(EventLoopServer& owner) : owner_(owner), limits_(owner.limits_) {}
-  ~Loop() {
-    for (auto& [fd, c] : connections_) ::close(fd);
-    if (wake_fd_ >= 0) ::close(wake_fd_);
-    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  struct Slot {
+    std::mutex mu;  // held by the loop that handles, sweeps or adopts the connection
+    std::unique_ptr<Connection> connection;
+    std::uint32_t generation = 0;
+  };
+
+  explicit ConnectionTable(std::size_t max_fds)
+      : chunk_count_((max_fds + kChunk - 1) / kChunk), chunks_(new std::atomic<Chunk*>[chunk_count_]) {
+    for (std::size_t i = 0; i < chunk_count_; ++i) chunks_[i].store(nullptr, std::memory_order_relaxed);
   }
-
-  bool open() {
-    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (epoll_fd_ < 0 || wake_fd_ < 0) return false;
-    epoll_event wake{};
-    wake.events = EPOLLIN;
-    wake.data.ptr = &wake_fd_;
-    // EPOLLEXCLUSIVE: one loop is woken per new connection, not all of them.
-    epoll_event listen{};
-    listen.events = EPOLLIN | EPOLLEXCLUSIVE;
-    listen.data.ptr = &owner_.listen_fd_;
-    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &wake) == 0 &&
-           ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, owner_.listen_fd_, &listen) == 0;
-  }
-
-  void wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
-  }
-
-  // True while a request is in the router (a handler may wait seconds for a key fetch).
-  bool routing() const { return routing_.load(); }
-
-  // A connection accepted by another thread (stop() empties the backlog itself).
-  void hand_over(int fd, const sockaddr_storage& peer) {
-    {
-      std::lock_guard lock(inbox_mu_);
-      inbox_.emplace_back(fd, peer);
+  ~ConnectionTable() {
+    for (std::size_t i = 0; i < chunk_count_; ++i) {
+      Chunk* chunk = chunks_[i].load();
+      if (chunk == nullptr) continue;
+      for (auto& slot : chunk->slots)
+        if (slot.connection) ::close(slot.connection->fd);
+      delete chunk;
     }
-    wake();
+  }
+  ConnectionTable(const ConnectionTable&) = delete;
+  ConnectionTable& operator=(const ConnectionTable&) = delete;
+
+  Slot* find(int fd) const {
+    if (fd < 0 || static_cast<std::size_t>(fd) / kChunk >= chunk_count_) return nullptr;
+    Chunk* chunk = chunks_[static_cast<std::size_t>(fd) / kChunk].load(std::memory_order_acquire);
+    return chunk == nullptr ? nullptr : &chunk->slots[static_cast<std::size_t>(fd) % kChunk];
   }
 
-  void run() {
-    epoll_event events[128];
-    auto next_tick = Steady::now() + kTick;
-    Phase seen = Phase::Running;
-    for (;;) {
-      const Phase phase = owner_.phase_.load();
-      if (phase != seen) {
-        seen = phase;
-        adopt_inbox();
-        if (phase == Phase::Stopping && listening_) {
-          accept_ready(static_cast<std::size_t>(-1));
-          ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, owner_.listen_fd_, nullptr);
-          listening_ = false;
-        }
-        close_idle(phase);
-      }
-      if (phase == Phase::Stopping && connections_.empty()) {
-        // Not before stop() has handed out the listener's backlog, and not with a handed-over
-        // connection still in the inbox: it would never be answered.
-        adopt_inbox();
-        if (connections_.empty() && owner_.handed_over_.load()) return;
-      }
+  // Null for a descriptor beyond RLIMIT_NOFILE as it was at start-up.
+  Slot* find_or_add(int fd) {
+    if (Slot* slot = find(fd)) return slot;
+    if (fd < 0 || static_cast<std::size_t>(fd) / kChunk >= chunk_count_) return nullptr;
+    {
+      std::lock_guard lock(grow_mu_);
+      auto& chunk = chunks_[static_cast<std::size_t>(fd) / kChunk];
+      if (chunk.load(std::memory_order_relaxed) == nullptr) chunk.store(new Chunk, std::memory_order_release);
+    }
+    return find(fd);
+  }
 
-      const auto now = Steady::now();
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now).count();
-      const int n = ::epoll_wait(epoll_fd_, events, 128, static_cast<int>(std::max<long long>(wait, 0)));
-      for (int i = 0; i < n; ++i) {
-        void* tag = events[i].data.ptr;
-        if (tag == &wake_fd_) {
-          std::uint64_t value = 0;
-          [[maybe_unused]] auto r = ::read(wake_fd_, &value, sizeof value);
-          adopt_inbox();
-        } else if (tag == &owner_.listen_fd_) {
-          if (listening_) accept_ready(64);
-        } else {
-          on_event(*static_cast<Connection*>(tag), events[i].events);
-        }
-      }
-      if (Steady::now() >= next_tick) {
-        sweep(seen);
-        next_tick = Steady::now() + kTick;
+  // Calls `visit` for each connection no loop is handling right now, under its slot's lock.
+  template <class Visit>
+  void for_each_idle(Visit visit) {
+    for (std::size_t i = 0; i < chunk_count_; ++i) {
+      Chunk* chunk = chunks_[i].load(std::memory_order_acquire);
+      if (chunk == nullptr) continue;
+      for (auto& slot : chunk->slots) {
+        std::unique_lock lock(slot.mu, std::try_to_lock);
+        if (lock.owns_lock() && slot.connection) visit(slot);
       }
     }
   }
 
  private:
-  void accept_ready(std::size_t max) {
-    if (accept_paused_) return;
-    for (std::size_t i = 0; i < max; ++i) {
-      sockaddr_storage addr{};
-      socklen_t len = sizeof addr;
-      const int fd = ::accept4(owner_.listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-          // Out of descriptors: stop taking connections until the next tick instead of spinning
-          // on a listener that stays readable.
-          // (An EPOLLEXCLUSIVE registration cannot be modified, only removed and added again.)
-          accept_paused_ = true;
-          ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, owner_.listen_fd_, nullptr);
-        }
+  static constexpr std::size_t kChunk = 1024;
+  struct Chunk {
+    Slot slots[kChunk];
+  };
+  const std::size_t chunk_count_;
+  std::unique_ptr<std::atomic<Chunk*>[]> chunks_;
+  std::mutex grow_mu_;
+};
+
+// One event-loop thread. Connections belong to no loop: a loop takes one ready connection at a
+// time from the shared epoll set (EPOLLONESHOT disarms it for the others), handles it under its
+// slot's lock and re-arms it. stop() uses a Worker of its own to adopt the backlog.
+class EventLoopServer::Worker {
+ public:
+  explicit Worker(EventLoopServer& owner) : owner_(owner), limits_(owner.limits_), table_(*owner.table_) {}
+
+  void run() {
+    // Few events per wait: the connections a loop collects are its own until handled, so a
+    // large batch would let one loop hold many while another is idle.
+    constexpr int kBatch = 4;
+    epoll_event events[kBatch];
+    for (;;) {
+      if (owner_.phase_.load() == Phase::Stopping && owner_.handed_over_.load() && owner_.open_.load() == 0) {
+        signal(owner_.exit_fd_);  // the other loops wake and see the same
         return;
       }
-      if (owner_.open_.load() >= limits_.max_connections) {
-        const std::string answer = owner_.router_.refuse(HeadProblem::OverCapacity, {});
-        [[maybe_unused]] auto sent = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
-        ::close(fd);
-        continue;
-      }
-      adopt(fd, addr);
+      const auto until_sweep = owner_.next_sweep_.load() - Steady::now().time_since_epoch().count();
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(Steady::duration(std::max<Steady::rep>(until_sweep, 0)));
+      const int n = ::epoll_wait(owner_.epoll_fd_, events, kBatch, static_cast<int>(wait.count()));
+      for (int i = 0; i < n; ++i) dispatch(events[i]);
+      maybe_sweep();
     }
-  }
-
-  void adopt_inbox() {
-    std::vector<std::pair<int, sockaddr_storage>> handed;
-    {
-      std::lock_guard lock(inbox_mu_);
-      handed.swap(inbox_);
-    }
-    for (const auto& [fd, peer] : handed) adopt(fd, peer);
   }
 
   void adopt(int fd, const sockaddr_storage& peer) {
@@ -329,30 +302,106 @@ class EventLoopServer::Loop {
     socklen_t len = sizeof local;
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) address_text(local, c->local_ip, c->local_port);
     c->deadline = Steady::now() + limits_.header_timeout;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = c.get();
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ConnectionTable::Slot* slot = table_.find_or_add(fd);
+    if (slot == nullptr) {
       ::close(fd);
       return;
     }
+    std::lock_guard lock(slot->mu);  // an event may come at once: its loop waits for this lock
+    if (++slot->generation == 0) slot->generation = 1;  // generation 0 tags the server's own descriptors
+    c->tag = tag_of(fd, slot->generation);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = c->tag;
+    slot->connection = std::move(c);
     owner_.open_.fetch_add(1);
-    connections_.emplace(fd, std::move(c));
+    if (::epoll_ctl(owner_.epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      slot->connection.reset();
+      owner_.open_.fetch_sub(1);
+      ::close(fd);
+    }
   }
 
+  static std::uint64_t tag_of(int fd, std::uint32_t generation) {
+    return (static_cast<std::uint64_t>(generation) << 32) | static_cast<std::uint32_t>(fd);
+  }
+
+  static void signal(int event_fd) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(event_fd, &one, sizeof one);
+  }
+
+ private:
+  void dispatch(const epoll_event& event) {
+    const int fd = static_cast<int>(event.data.u64 & 0xffffffffU);
+    const auto generation = static_cast<std::uint32_t>(event.data.u64 >> 32);
+    if (generation == 0) {
+      if (fd == owner_.phase_fd_) {
+        std::uint64_t value = 0;
+        [[maybe_unused]] auto r = ::read(fd, &value, sizeof value);
+        close_idle(owner_.phase_.load());
+      } else if (fd == owner_.listen_fd_) {
+        accept_ready(64);
+        arm_listener();
+      }
+      return;  // exit_fd_: the check at the top of run()
+    }
+    ConnectionTable::Slot* slot = table_.find(fd);
+    if (slot == nullptr) return;
+    std::lock_guard lock(slot->mu);
+    if (!slot->connection || slot->generation != generation) return;  // closed (maybe reused) since
+    on_event(*slot->connection, event.events);
+    if (slot->connection) arm(*slot->connection);
+  }
+
+  void accept_ready(std::size_t max) {
+    for (std::size_t i = 0; i < max && owner_.listening_.load(); ++i) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      const int fd = ::accept4(owner_.listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        // Out of descriptors: the listener stays disarmed until the next sweep instead of
+        // waking the loops again and again while it stays readable.
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) owner_.accept_paused_ = true;
+        return;
+      }
+      if (owner_.open_.load() >= limits_.max_connections) {
+        const std::string answer = owner_.router_.refuse(HeadProblem::OverCapacity, {});
+        [[maybe_unused]] auto sent = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        ::close(fd);
+        continue;
+      }
+      adopt(fd, addr);
+    }
+  }
+
+  // After stop() has removed the listener from the set this fails harmlessly (ENOENT).
+  void arm_listener() {
+    if (!owner_.listening_.load() || owner_.accept_paused_.load()) return;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = tag_of(owner_.listen_fd_, 0);
+    ::epoll_ctl(owner_.epoll_fd_, EPOLL_CTL_MOD, owner_.listen_fd_, &ev);
+  }
+
+  // Makes the connection ready for its next event, by its state: a connection that waits to
+  // write is not read meanwhile (a client that does not read gets no more answers).
+  void arm(Connection& c) {
+    epoll_event ev{};
+    ev.events = (c.state == Connection::State::Writing ? EPOLLOUT : EPOLLIN) | EPOLLONESHOT;
+    ev.data.u64 = c.tag;
+    ::epoll_ctl(owner_.epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+
+  // Under the connection's slot lock; destroys `c`.
   void close_connection(Connection& c) {
     const int fd = c.fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    ::close(fd);
-    connections_.erase(fd);  // destroys `c`
+    ConnectionTable::Slot* slot = table_.find(fd);
+    ::epoll_ctl(owner_.epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);  // a new connection on this descriptor waits for the slot lock we hold
+    slot->connection.reset();
     owner_.open_.fetch_sub(1);
-  }
-
-  void watch(Connection& c, std::uint32_t events) {
-    epoll_event ev{};
-    ev.events = events;
-    ev.data.ptr = &c;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
   }
 
   void on_event(Connection& c, std::uint32_t events) {
@@ -438,10 +487,8 @@ class EventLoopServer::Loop {
         authorization_.values.push_back(authorization_value(
             std::string_view(c.in).substr(c.scan.lifted[i][0], c.scan.lifted[i][1] - c.scan.lifted[i][0])));
       BufferedStream stream(c, c.scan);
-      routing_ = true;
       const bool keep =
           owner_.router_.route(stream, close, authorization_) && !close && stream.consumed() == head.end;
-      routing_ = false;
       ++c.served;
       c.in.erase(0, head.end);
       c.scan = HeadScan{};
@@ -463,7 +510,7 @@ class EventLoopServer::Loop {
   }
 
   // Sends what is buffered. True when all of it went out; false when the rest waits for
-  // EPOLLOUT or the connection was closed.
+  // EPOLLOUT (state Writing) or the connection was closed.
   bool flush(Connection& c) {
     while (c.out_sent < c.out.size()) {
       const auto n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
@@ -476,7 +523,6 @@ class EventLoopServer::Loop {
         if (c.state != Connection::State::Writing) {
           c.state = Connection::State::Writing;
           c.deadline = Steady::now() + limits_.write_timeout;
-          watch(c, EPOLLOUT);  // no reading meanwhile: a client that does not read gets no more answers
         }
         return false;
       }
@@ -485,10 +531,7 @@ class EventLoopServer::Loop {
     }
     c.out.clear();
     c.out_sent = 0;
-    if (c.state == Connection::State::Writing) {
-      c.state = Connection::State::Head;
-      watch(c, EPOLLIN);
-    }
+    if (c.state == Connection::State::Writing) c.state = Connection::State::Head;
     return true;
   }
 
@@ -512,57 +555,47 @@ class EventLoopServer::Loop {
     c.state = Connection::State::Lingering;
     c.deadline = Steady::now() + limits_.linger;
     c.in.clear();
-    watch(c, EPOLLIN);
   }
 
   void close_idle(Phase phase) {
     if (phase == Phase::Running) return;
     const auto now = Steady::now();
-    std::vector<Connection*> idle;
-    for (auto& [fd, c] : connections_) {
-      if (c->state != Connection::State::Head || !c->in.empty()) continue;
-      if (c->served > 0) {
-        idle.push_back(c.get());
+    table_.for_each_idle([&](ConnectionTable::Slot& slot) {
+      Connection& c = *slot.connection;
+      if (c.state != Connection::State::Head || !c.in.empty()) return;
+      if (c.served > 0) {
+        close_connection(c);
       } else if (phase == Phase::Stopping) {
-        c->deadline = std::min(c->deadline, now + limits_.stop_grace);
+        c.deadline = std::min(c.deadline, now + limits_.stop_grace);
       }
-    }
-    for (auto* c : idle) close_connection(*c);
+    });
   }
 
-  void sweep(Phase phase) {
-    if (accept_paused_ && listening_) {
-      accept_paused_ = false;
-      epoll_event listen{};
-      listen.events = EPOLLIN | EPOLLEXCLUSIVE;
-      listen.data.ptr = &owner_.listen_fd_;
-      ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, owner_.listen_fd_, &listen);
-    }
-    close_idle(phase);
+  // One loop at a time, every kTick: deadlines, draining, and a listener paused for descriptors.
+  void maybe_sweep() {
     const auto now = Steady::now();
-    std::vector<Connection*> expired;
-    for (auto& [fd, c] : connections_)
-      if (now >= c->deadline) expired.push_back(c.get());
-    for (auto* c : expired) {
-      if (c->state == Connection::State::Head && c->head_started) {
-        refuse(*c, HeadProblem::Timeout);
+    auto due = owner_.next_sweep_.load();
+    if (now.time_since_epoch().count() < due) return;
+    if (!owner_.next_sweep_.compare_exchange_strong(due, (now + kTick).time_since_epoch().count())) return;
+    if (owner_.accept_paused_.exchange(false)) arm_listener();
+    const Phase phase = owner_.phase_.load();
+    close_idle(phase);
+    table_.for_each_idle([&](ConnectionTable::Slot& slot) {
+      Connection& c = *slot.connection;
+      if (now < c.deadline) return;
+      if (c.state == Connection::State::Head && c.head_started) {
+        refuse(c, HeadProblem::Timeout);
       } else {
-        close_connection(*c);
+        close_connection(c);
       }
-    }
+      if (slot.connection) arm(c);
+    });
   }
 
   EventLoopServer& owner_;
   const EventLoopLimits& limits_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
-  bool listening_ = true;
-  bool accept_paused_ = false;
-  std::unordered_map<int, std::unique_ptr<Connection>> connections_;
-  std::mutex inbox_mu_;
-  std::vector<std::pair<int, sockaddr_storage>> inbox_;
+  ConnectionTable& table_;
   LiftedAuthorization authorization_;  // reused for every request
-  std::atomic<bool> routing_{false};
 };
 
 EventLoopServer::EventLoopServer(int listen_fd, EventLoopLimits limits, RequestRouter& router)
@@ -574,28 +607,47 @@ EventLoopServer::EventLoopServer(int listen_fd, EventLoopLimits limits, RequestR
 EventLoopServer::~EventLoopServer() {
   stop();
   std::lock_guard lock(mu_);
-  if (listen_fd_ >= 0) ::close(listen_fd_);  // the loops have ended (run() returned) or never ran
+  workers_.clear();
+  table_.reset();  // closes what the loops left open (they have ended, or never ran)
+  for (int fd : {epoll_fd_, phase_fd_, exit_fd_})
+    if (fd >= 0) ::close(fd);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
 }
 
 bool EventLoopServer::run() {
   {
     std::lock_guard lock(mu_);
     if (started_ || listen_fd_ < 0) return false;
-    const std::size_t count = std::max<std::size_t>(1, limits_.loops);
-    for (std::size_t i = 0; i < count; ++i) {
-      auto loop = std::make_unique<Loop>(*this);
-      if (!loop->open()) {
-        loops_.clear();
-        return false;
-      }
-      loops_.push_back(std::move(loop));
+    // Descriptors above the limit at start-up cannot be accepted anyway (app.cc raises it first).
+    rlimit files{};
+    std::size_t max_fds = 1 << 16;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+      max_fds = static_cast<std::size_t>(files.rlim_cur);
+    table_ = std::make_unique<ConnectionTable>(std::min<std::size_t>(max_fds, 1 << 24));
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    phase_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    exit_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_fd_ < 0 || phase_fd_ < 0 || exit_fd_ < 0) return false;
+    const auto add = [this](int fd, std::uint32_t events) {
+      epoll_event ev{};
+      ev.events = events;
+      ev.data.u64 = Worker::tag_of(fd, 0);
+      return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0;
+    };
+    if (!add(phase_fd_, EPOLLIN) || !add(exit_fd_, EPOLLIN)) return false;
+    if (!stopped_listening_) {
+      if (!add(listen_fd_, EPOLLIN | EPOLLONESHOT)) return false;
+      listening_ = true;
     }
+    next_sweep_ = (Steady::now() + kTick).time_since_epoch().count();
+    const std::size_t count = std::max<std::size_t>(1, limits_.loops);
+    for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<Worker>(*this));
     started_ = true;
   }
   running_ = true;
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < loops_.size(); ++i) threads.emplace_back([this, i] { loops_[i]->run(); });
-  loops_[0]->run();
+  for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([this, i] { workers_[i]->run(); });
+  workers_[0]->run();
   for (auto& t : threads) t.join();
   running_ = false;
   return true;
@@ -605,7 +657,7 @@ void EventLoopServer::drain() {
   auto expected = Phase::Running;
   if (!phase_.compare_exchange_strong(expected, Phase::Draining)) return;
   std::lock_guard lock(mu_);
-  for (auto& loop : loops_) loop->wake();
+  if (phase_fd_ >= 0) Worker::signal(phase_fd_);
 }
 
 void EventLoopServer::stop() {
@@ -613,17 +665,20 @@ void EventLoopServer::stop() {
   std::lock_guard lock(mu_);
   if (listen_fd_ < 0 || stopped_listening_) {
     handed_over_ = true;
+    if (phase_fd_ >= 0) Worker::signal(phase_fd_);
     return;
   }
   stopped_listening_ = true;
-  // Here, not in the loops: a loop may be busy in a slow handler (a key fetch), and the listener
-  // must stop taking connections now. New handshakes stop first; what is queued, or completes
-  // within handshake_grace, is accepted and handed out; then shutdown(SHUT_RD) ends listening
-  // while the descriptor stays valid for the loops, which let go of it in their own time (it is
-  // closed in the destructor).
+  // Here, not in the loops: every loop may be busy in a slow handler (a key fetch), and the
+  // listener must stop taking connections now. The loops stop accepting; new handshakes stop;
+  // what is queued, or completes within handshake_grace, is adopted here; then shutdown(SHUT_RD)
+  // ends listening while the descriptor stays valid (it is closed in the destructor).
+  listening_ = false;
+  if (epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
   const auto until = Steady::now() + (stop_new_handshakes(listen_fd_) ? limits_.handshake_grace
                                                                       : std::chrono::milliseconds::zero());
-  std::size_t next = 0;
+  std::optional<Worker> adopter;
+  if (started_) adopter.emplace(*this);
   for (;;) {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
@@ -638,25 +693,15 @@ void EventLoopServer::stop() {
       ::poll(&readable, 1, static_cast<int>(left));
       continue;
     }
-    if (loops_.empty()) {
+    if (adopter) {
+      adopter->adopt(fd, addr);
+    } else {
       ::close(fd);
-      continue;
     }
-    // To a loop that is not inside a handler if there is one: a handler waiting for a key
-    // fetch would hold the connection for as long.
-    std::size_t pick = next;
-    for (std::size_t i = 0; i < loops_.size(); ++i) {
-      if (!loops_[(next + i) % loops_.size()]->routing()) {
-        pick = next + i;
-        break;
-      }
-    }
-    loops_[pick % loops_.size()]->hand_over(fd, addr);
-    next = pick + 1;
   }
   ::shutdown(listen_fd_, SHUT_RD);
   handed_over_ = true;
-  for (auto& loop : loops_) loop->wake();
+  if (phase_fd_ >= 0) Worker::signal(phase_fd_);
 }
 
 }  // namespace oauthdemo::daemon

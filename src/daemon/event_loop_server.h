@@ -1,6 +1,6 @@
 #pragma once
-// The plain-HTTP front end of oauthdemo-apid. A few event-loop threads own every connection:
-// each reads request heads without blocking, under size limits and a deadline, and only a
+// The plain-HTTP front end of oauthdemo-apid. A few event-loop threads share every connection:
+// they read request heads without blocking, under size limits and a deadline, and only a
 // complete head is run through cpp-httplib's router, on the same thread, from memory. A client
 // that trickles its headers or keeps a connection idle costs a buffer, never a thread
 // (cpp-httplib 0.11.4's own server gives each connection a worker for its whole life, so a
@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -118,19 +119,30 @@ class EventLoopServer {
   std::size_t open_connections() const { return open_.load(); }
 
  private:
-  class Loop;
-  friend class Loop;
+  class ConnectionTable;
+  class Worker;
+  friend class Worker;
   enum class Phase { Running, Draining, Stopping };
-
 
   int listen_fd_;
   const EventLoopLimits limits_;
   RequestRouter& router_;
   std::atomic<Phase> phase_{Phase::Running};
-  std::atomic<bool> handed_over_{false};  // stop() has handed the listener's backlog to the loops
+  std::atomic<bool> handed_over_{false};  // stop() has taken in the listener's backlog
   std::atomic<bool> running_{false};
   std::atomic<std::size_t> open_{0};
-  std::vector<std::unique_ptr<Loop>> loops_;
+  // One epoll set for all the loops, every connection in it with EPOLLONESHOT: a ready
+  // connection goes to whichever loop asks next, and is that loop's alone until it is re-armed.
+  // So no connection waits behind a loop that is preempted or inside a slow handler while
+  // another loop is free.
+  int epoll_fd_ = -1;
+  int phase_fd_ = -1;  // eventfd: drain() or stop() happened; one loop acts on it for all
+  int exit_fd_ = -1;   // eventfd, written once and never read: every loop wakes and returns
+  std::atomic<bool> accept_paused_{false};  // out of descriptors: the listener is not re-armed
+  std::atomic<bool> listening_{false};
+  std::atomic<std::int64_t> next_sweep_{0};  // steady-clock ticks; the loop that claims it sweeps
+  std::unique_ptr<ConnectionTable> table_;
+  std::vector<std::unique_ptr<Worker>> workers_;
 
   std::mutex mu_;
   bool started_ = false;

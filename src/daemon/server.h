@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP face of oauthdemo-apid: routes (cpp-httplib 0.11.4's router), RFC 6750 error answers,
 // CORS, RFC 9728 protected-resource metadata, metrics and the access log. Plain HTTP is served
-// by event loops (event_loop_server.h) that own the connections; HTTPS by cpp-httplib's own
+// by event loops (event_loop_server.h) that share the connections; HTTPS by cpp-httplib's own
 // thread-per-connection server.
 #include <atomic>
 #include <chrono>

@@ -3,7 +3,13 @@
 // oversized lines, pipelined requests, connections that never speak).
 #include "daemon/event_loop_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -75,6 +81,60 @@ ServerLimits one_loop() {
 }
 
 constexpr std::string_view kHealthz = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+// Answers every request "ok", and holds a request for /hold inside the router until released:
+// a handler waiting for a key fetch, without a key server.
+class HoldingRouter final : public RequestRouter {
+ public:
+  bool route(httplib::Stream& stream, bool, const LiftedAuthorization&) override {
+    std::string head;
+    char ch = 0;
+    while (!head.ends_with("\r\n\r\n") && stream.read(&ch, 1) == 1) head += ch;
+    if (head.starts_with("GET /hold ")) {
+      std::unique_lock lock(mu_);
+      ++held_;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return released_; });
+    }
+    constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    stream.write(kOk.data(), kOk.size());
+    return true;
+  }
+  std::string refuse(HeadProblem, std::string_view) override {
+    return "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  }
+  bool wait_until_held() {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, 10s, [this] { return held_ > 0; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    changed_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  int held_ = 0;
+  bool released_ = false;
+};
+
+// A listening loopback socket on a free port.
+int listen_on_loopback(int& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 128) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
 
 TEST_SUITE("daemon::event_loop_server") {
   TEST_CASE("scan_head finds the end of a head, whatever the chunks") {
@@ -281,6 +341,35 @@ TEST_SUITE("daemon::event_loop_server") {
     front.thread.join();
     RawClient late(front.port);
     CHECK_FALSE(late.connected());
+  }
+
+  TEST_CASE("a request held in a handler holds no other connection: the other loop serves them all") {
+    HoldingRouter router;
+    int port = 0;
+    const int listen_fd = listen_on_loopback(port);
+    REQUIRE(listen_fd >= 0);
+    EventLoopLimits limits;
+    limits.loops = 2;
+    EventLoopServer server(listen_fd, limits, router);
+    std::thread loops([&] { server.run(); });
+    REQUIRE(test::eventually([&] { return server.running(); }));
+    // Connections opened and served first: with loops that own their connections, about half of
+    // these would belong to the loop that is about to be held.
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 16; ++i) {
+      clients.push_back(std::make_unique<RawClient>(port));
+      REQUIRE(clients.back()->get_status_line("/") == "HTTP/1.1 200 OK");
+    }
+    REQUIRE(clients[0]->send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(router.wait_until_held());
+    for (std::size_t i = 1; i < clients.size(); ++i) {
+      CAPTURE(i);
+      CHECK(clients[i]->get_status_line("/again") == "HTTP/1.1 200 OK");
+    }
+    router.release();
+    CHECK(clients[0]->read_answers(2).ends_with("ok"));
+    server.stop();
+    loops.join();
   }
 }
 
