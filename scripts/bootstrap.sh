@@ -10,6 +10,9 @@ APT_PACKAGES=(
   libexpected-dev libsystemd-dev libbenchmark-dev libqrencode-dev
   ccache curl ca-certificates openssl procps psmisc iproute2 python3 systemd
   nodejs npm chromium wrk hyperfine gnuplot-nox jq
+  # Round 2: config files, shared replay cache, OS keyring and its headless test, real test peers
+  libtomlplusplus-dev libhiredis-dev redis-server libsecret-1-dev libsecret-tools gnome-keyring
+  dbus dbus-x11 nginx caddy haproxy kubernetes-client help2man
 )
 
 missing=()
@@ -17,6 +20,9 @@ for pkg in "${APT_PACKAGES[@]}"; do
   # npm may come bundled with the nodejs package (nodesource builds); then it is not a package.
   if [ "$pkg" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
   if [ "$pkg" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  # Any kubectl will do as a test peer (some machines carry one from another package, which
+  # conflicts with Debian's kubernetes-client on /usr/bin/kubectl).
+  if [ "$pkg" = kubernetes-client ] && command -v kubectl >/dev/null 2>&1; then continue; fi
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
@@ -26,7 +32,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The test peers (nginx, redis-server, haproxy) are started by the tests on loopback ports; keep
+  # their packages from starting system-wide services on install (policy-rc.d, Debian's switch).
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  rc=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$own_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+  [ "$rc" -eq 0 ] || exit "$rc"
 fi
 
 # npm packages for test peers and browser tests, pinned by their lockfiles. Never a downloaded
