@@ -187,6 +187,19 @@ TEST_SUITE("devidp::binary") {
     CHECK(idp.stop() == 0);
   }
 
+  TEST_CASE("a second devidp on the port of a running one fails at start, naming the holder") {
+    IdpProcess first;
+    TempDir dir;
+    const pid_t second =
+        spawn({OAUTHDEMO_DEVIDP_BINARY, "--port", std::to_string(first.port())}, {}, dir.path / "out");
+    CHECK(wait_exit(second) == 1);
+    CHECK(read_file(dir.path / "out") == "oauthdemo-devidp: port " + std::to_string(first.port()) +
+                                             " on 127.0.0.1 is in use by pid " + std::to_string(first.pid()) +
+                                             " (oauthdemo-devidp); stop that program or choose another port with "
+                                             "--port\n");
+    CHECK(json_of(first.client().Get("/.well-known/openid-configuration"))["issuer"] == first.url());
+  }
+
   TEST_CASE("SIGINT also stops it with exit 0; --host ::1 gives a bracketed issuer") {
     IdpProcess idp({"--host", "::1"});
     CHECK(idp.url() == "http://[::1]:" + std::to_string(idp.port()) + "/");
