@@ -73,6 +73,7 @@ JwksCacheOptions cache_options(const Settings& s) {
   o.max_max_age = s.jwks_max_max_age;
   o.max_stale_age = s.jwks_max_stale_age;
   o.kid_refetch_cooldown = s.jwks_refetch_cooldown;
+  o.fetch_timeout = s.provider_timeout;
   o.snapshot_file = s.jwks_cache_file;
   return o;
 }
@@ -170,7 +171,8 @@ class Daemon {
       : command_line_(std::move(command_line)),
         settings_(std::move(settings)),
         http_(http::HttpClientOptions{settings_.ca_file, http::HttpClientOptions::PlainHttp::LoopbackOnly,
-                                      http::HttpClientOptions::Proxy::None, "oauthdemo-apid/0.1"}),
+                                      http::HttpClientOptions::Proxy::None, "oauthdemo-apid/0.1",
+                                      settings_.provider_timeout}),
         keys_(cache_options(settings_), http_, clock_, make_seeded_jitter(seed()), &metrics_),
         auth_(keys_, clock_, &metrics_),
         server_(auth_, keys_, metrics_) {}
