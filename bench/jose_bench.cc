@@ -193,6 +193,15 @@ void BM_ParseClaimsNlohmann(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseClaimsNlohmann);
 
+// The daemon's claims echo for /hello: serialising the verified claims again (what it did per
+// uncached request) against keeping the verified payload text (VerifiedJwt::claims_json).
+void BM_DumpClaims(benchmark::State& state) {
+  const Fixture& f = fixture(Alg::RS256);
+  const auto claims = *parse_strict_object(decode_jws(f.token)->payload_bytes);
+  for (auto _ : state) benchmark::DoNotOptimize(claims.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+BENCHMARK(BM_DumpClaims);
+
 void BM_BareEs256Verify(benchmark::State& state) {
   bare_fresh(state, Alg::ES256, EVP_sha256(), der_signature(fixture(Alg::ES256)));
 }

@@ -2,14 +2,17 @@
 # Side-by-side benchmark: oauthdemo-apid against the seed's Express API (bench/reference-express), on loopback,
 # loaded alternately by wrk with the same threads/connections/duration. Writes the section
 # "Daemon vs Express reference" of docs/benchmarks.md and the chart docs/bench-connections.png.
+# Then the uncached path against HAProxy 2.6's jwt_verify (scripts/lib/bench_uncached.sh, bench/haproxy/):
+# the section "Uncached path vs HAProxy jwt_verify".
 #
 #   scripts/bench.sh [--quick] [-t THREADS] [-c CONNECTIONS] [-d DURATION] [--rounds N] [--sweep "1 16 64 256"]
 #                    [--build-dir build/bench] [--no-build] [--express-only] [--out docs/benchmarks.md]
-#                    [--png docs/bench-connections.png] [--keep-workdir]
+#                    [--png docs/bench-connections.png] [--keep-workdir] [--uncached-only] [--many 10000]
 #
 # Defaults: -t2 -c8 -d10s, 3 alternating rounds (median reported), sweep 1/16/64/256 connections.
 # --quick: -d3s, 1 round, sweep "1 64", two token sizes: a sanity run (still writes the report, marked quick).
 # --express-only: no C++ binaries; the key server doubles as issuer; measures the reference alone (development).
+# --uncached-only: only the HAProxy section (no Express, no sweep); --many: distinct tokens of its many-tokens scenario.
 # Binaries: built here (Release, no sanitizers) unless APID_BIN / DEVIDP_BIN / CLI_BIN point at existing ones.
 # Every process it starts is stopped by PID on exit (trap EXIT INT TERM). Only 127.0.0.1 is ever contacted.
 set -euo pipefail
@@ -17,7 +20,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 QUICK=0; THREADS=2; CONNS=8; DURATION=10s; ROUNDS=3; SWEEP="1 16 64 256"; SIZES="0,2048,4096,7168"
-BUILD_DIR=build/bench; NO_BUILD=0; EXPRESS_ONLY=0; KEEP=0
+BUILD_DIR=build/bench; NO_BUILD=0; EXPRESS_ONLY=0; KEEP=0; UNCACHED_ONLY=0; MANY=10000
 OUT=docs/benchmarks.md; PNG=docs/bench-connections.png
 ROUNDS_SET=0; DURATION_SET=0; SWEEP_SET=0
 
@@ -39,7 +42,9 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --png) PNG=$2; shift ;;
     --keep-workdir) KEEP=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --uncached-only) UNCACHED_ONLY=1 ;;
+    --many) MANY=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -49,7 +54,9 @@ if [ "$QUICK" = 1 ]; then
   [ "$ROUNDS_SET" = 1 ] || ROUNDS=1
   [ "$SWEEP_SET" = 1 ] || SWEEP="1 64"
   SIZES="0,4096"
+  MANY=2000
 fi
+[ "$EXPRESS_ONLY" = 1 ] && [ "$UNCACHED_ONLY" = 1 ] && die "--express-only and --uncached-only exclude each other"
 WARMUP=2s; [ "$QUICK" = 1 ] && WARMUP=1s
 AUDIENCE=https://api.example.com
 
@@ -119,12 +126,13 @@ if [ "$EXPRESS_ONLY" = 0 ]; then
     | jq -er .access_token >"$W/token-devidp.txt") || die "could not mint a token at the devidp (client credentials)"
   unset DEVIDP_CI_CLIENT_SECRET
   proc_start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
-    --issuer "$ISSUER" --audience "$AUDIENCE" --tokens-dir "$W" --keys 50 --include-jwks "$DEVIDP_JWKS" --token-sizes "$SIZES"
-  wait_ready keyserver "$W/keys.json"
+    --issuer "$ISSUER" --audience "$AUDIENCE" --tokens-dir "$W" --keys 50 --include-jwks "$DEVIDP_JWKS" --token-sizes "$SIZES" \
+    --many "$MANY"
+  proc_wait_ready keyserver "$W/keys.json" 300 || die "keyserver did not get ready (key generation and token minting; 300 s)"
 else
   proc_start keyserver node "$ROOT/bench/reference-express/bench-keyserver.mjs" --ready-file "$W/keys.json" \
     --audience "$AUDIENCE" --tokens-dir "$W" --keys 50 --token-sizes "$SIZES"
-  wait_ready keyserver "$W/keys.json"
+  proc_wait_ready keyserver "$W/keys.json" 300 || die "keyserver did not get ready (key generation and token minting; 300 s)"
   ISSUER=$(jq -r .issuer "$W/keys.json")
   DEVIDP_JWKS=$(jq -r .jwks_1 "$W/keys.json")
   cp "$W/token-0.txt" "$W/token-devidp.txt"
@@ -161,6 +169,34 @@ if tokenfile ~= nil and tokenfile ~= "" then
   local t = f:read("*l")
   f:close()
   wrk.headers["Authorization"] = "Bearer " .. t
+  if os.getenv("BENCH_JUNK") == "1" then
+    -- Distinct bad signatures: the first 8 characters of the signature replaced by random base64url ones
+    -- (still a well-formed token with a known kid, so only the signature check can refuse it).
+    local head, sig = t:match("^(.*%.)(.*)$")
+    local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 1000003)
+    local rest = sig:sub(9)
+    request = function()
+      local p = {}
+      for i = 1, 8 do local r = math.random(1, 64); p[i] = alphabet:sub(r, r) end
+      wrk.headers["Authorization"] = "Bearer " .. head .. table.concat(p) .. rest
+      return wrk.format()
+    end
+  end
+end
+local manyfile = os.getenv("BENCH_TOKENS_FILE")
+if manyfile ~= nil and manyfile ~= "" then
+  -- Round-robin over distinct tokens; each wrk thread starts at its own offset.
+  local list = {}
+  for line in io.lines(manyfile) do if line ~= "" then list[#list + 1] = "Bearer " .. line end end
+  local n, i = #list, 0
+  setup = function(thread) thread:set("offset", math.floor(math.random() * n)) end
+  init = function() i = tonumber(offset) or 0 end
+  request = function()
+    i = i % n + 1
+    wrk.headers["Authorization"] = list[i]
+    return wrk.format()
+  end
 end
 done = function(summary, latency, requests)
   local out = assert(io.open(os.getenv("BENCH_RESULT_FILE"), "w"))
@@ -211,6 +247,29 @@ interleave() {
 }
 # pair SCENARIO APID_INST EXPRESS_INST PATH_APID PATH_EXPRESS TOKEN CONNS : one scenario's rounds
 pair() { interleave "$1|$2|$3|$4|$5|$6|$7"; }
+
+# shellcheck source=lib/bench_uncached.sh
+. scripts/lib/bench_uncached.sh
+# uncached_section : the HAProxy scenarios and their report section
+uncached_section() {
+  uncached_bench
+  {
+    echo "LOAD_END_UNCACHED=$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "NPROC=$(nproc)"; echo "CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "OPENSSL=$(openssl version 2>/dev/null | awk '{print $2}')"
+    echo "GIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo '+dirty')"
+    echo "DATE_UNCACHED=$(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "THREADS=$THREADS"; echo "CONNS=$CONNS"; echo "DURATION=$DURATION"; echo "ROUNDS=$ROUNDS"; echo "QUICK=$QUICK"
+  } >>"$META"
+  python3 scripts/lib/bench_uncached_report.py "$W/uncached.jsonl" "$META" "$OUT"
+}
+if [ "$UNCACHED_ONLY" = 1 ]; then
+  uncached_section
+  log "report: $OUT (section 'Uncached path vs HAProxy jwt_verify')"
+  errors=$(jq -s 'map(select(.scenario != "junk-flood") | .status_err + .connect_err + .read_err + .write_err + .timeout_err) | add // 0' "$W/uncached.jsonl")
+  [ "$errors" = 0 ] || die "$errors errors during the load runs (see the report)"
+  exit 0
+fi
 
 # Scenario servers: default pair (devidp keys), cache off, 1-key and 50-key sets (key server tokens).
 EX=express; EX1=express-k1; EXN=express-k50
@@ -291,6 +350,8 @@ fi
 for inst in "$AP" "$AP0" "$APL" "$EX" "$AP1" "$APN" "$EX1" "$EXN"; do
   if [ -n "$inst" ]; then echo "HWM_END_$inst=$(hwm_kib "${SRV_PID[$inst]}")" | tr - _ >>"$META"; fi
 done
+
+if [ "$EXPRESS_ONLY" = 0 ]; then uncached_section; fi
 
 # CLI start-up (hyperfine), when the CLI exists.
 HF=""

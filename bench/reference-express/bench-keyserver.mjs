@@ -3,22 +3,26 @@
 // RS256 access tokens of chosen sizes signed with its own key "bench-0" (generated at start, never stored).
 //
 //   node bench-keyserver.mjs --ready-file F --issuer ISS --audience AUD --tokens-dir DIR
-//        [--keys 50] [--include-jwks URL] [--token-sizes 0,2048,4096,7168]
+//        [--keys 50] [--include-jwks URL] [--token-sizes 0,2048,4096,7168] [--many 10000]
 //
 // Routes: /jwks-1.json  -> {"keys":[bench-0]}
 //         /jwks-N.json  -> N keys: the keys of --include-jwks (e.g. the dev authorization server's, so its tokens
 //                          validate too), then generated keys, with bench-0 LAST (worst case for a linear search)
 //         /.well-known/jwks.json -> same as /jwks-N.json
+//         /jwks-algs.json -> bench-0 (RS256), bench-es (ES256, P-256) and bench-ed (EdDSA, Ed25519)
 // Tokens: DIR/token-<size>.txt (mode 0600), claims iss/aud/sub/iat/exp(+1h)/scope/permissions and, for size > 0, a
 // "pad" claim sized so the whole token is about <size> bytes (size 0: no padding). Ready file:
 // {"url","port","pid","jwks_1","jwks_n","tokens":{"<size>":{"file","bytes"}}}. Without --issuer it is also the
 // issuer itself (ISS = its own URL, for the Express-only mode of bench.sh).
+// Also (for the HAProxy peer): DIR/token-es256.txt and DIR/token-eddsa.txt (the same claims, signed by bench-es /
+// bench-ed), DIR/tokens-many.txt (--many distinct RS256 tokens, one a line, differing in sub and jti) and the
+// public keys as PEM, DIR/bench-0.pem and DIR/bench-es.pem (ready file: "pem", "tokens_many", "jwks_algs").
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 
 const { values: opt } = parseArgs({
   options: {
@@ -29,11 +33,13 @@ const { values: opt } = parseArgs({
     keys: { type: 'string', default: '50' },
     'include-jwks': { type: 'string' },
     'token-sizes': { type: 'string', default: '0' },
+    many: { type: 'string', default: '0' },
   },
 });
 const total = Number.parseInt(opt.keys, 10);
-if (!(total >= 1 && total <= 200) || !opt['tokens-dir'] || !opt['ready-file']) {
-  console.error('bench-keyserver: need --ready-file, --tokens-dir and 1 <= --keys <= 200');
+const many = Number.parseInt(opt.many, 10);
+if (!(total >= 1 && total <= 200) || !(many >= 0 && many <= 100000) || !opt['tokens-dir'] || !opt['ready-file']) {
+  console.error('bench-keyserver: need --ready-file, --tokens-dir, 1 <= --keys <= 200 and 0 <= --many <= 100000');
   process.exit(2);
 }
 
@@ -52,9 +58,12 @@ if (opt['include-jwks']) {
   included = (await res.json()).keys ?? [];
 }
 
-const pub = async (key, kid) => ({ ...(await exportJWK(key)), kid, alg: 'RS256', use: 'sig' });
+const pub = async (key, kid, alg = 'RS256') => ({ ...(await exportJWK(key)), kid, alg, use: 'sig' });
 const own = await generateKeyPair('RS256', { modulusLength: 2048 });
 const ownJwk = await pub(own.publicKey, 'bench-0');
+const es = await generateKeyPair('ES256');
+const ed = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+const jwksAlgs = JSON.stringify({ keys: [ownJwk, await pub(es.publicKey, 'bench-es', 'ES256'), await pub(ed.publicKey, 'bench-ed', 'EdDSA')] });
 const fillers = [];
 for (let i = 1; fillers.length + included.length + 1 < total; i += 1) {
   const { publicKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
@@ -67,6 +76,7 @@ const server = createServer((req, res) => {
   const path = new URL(req.url, 'http://x').pathname;
   let body;
   if (path === '/jwks-1.json') body = jwks1;
+  else if (path === '/jwks-algs.json') body = jwksAlgs;
   else if (path === `/jwks-${total}.json` || path === '/.well-known/jwks.json') body = jwksN;
   if (!body) { res.writeHead(404).end(); return; }
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=600' }).end(body);
@@ -96,7 +106,24 @@ for (const size of opt['token-sizes'].split(',').map((s) => Number.parseInt(s, 1
   tokens[size] = { file, bytes: token.length };
 }
 
-const ready = { url, port, pid: process.pid, issuer, jwks_1: `${url}jwks-1.json`, jwks_n: `${url}jwks-${total}.json`, keys: total, tokens };
+const secretFile = (name, text) => {
+  const file = join(opt['tokens-dir'], name);
+  writeFileSync(file, text, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+};
+const claims = { iss: issuer, aud: opt.audience, sub: 'bench-user@clients', iat: now, exp: now + 3600, scope: 'read:messages', permissions: ['read:messages'] };
+secretFile('token-es256.txt', `${await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'bench-es', typ: 'JWT' }).sign(es.privateKey)}\n`);
+secretFile('token-eddsa.txt', `${await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: 'bench-ed', typ: 'JWT' }).sign(ed.privateKey)}\n`);
+const lines = [];
+for (let i = 0; i < many; i += 1) {
+  lines.push(await new SignJWT({ ...claims, sub: `bench-user-${i}@clients`, jti: `bench-${i}` })
+    .setProtectedHeader({ alg: 'RS256', kid: 'bench-0', typ: 'JWT' }).sign(own.privateKey));
+}
+const tokensMany = many > 0 ? secretFile('tokens-many.txt', `${lines.join('\n')}\n`) : null;
+const pem = { 'bench-0': secretFile('bench-0.pem', await exportSPKI(own.publicKey)), 'bench-es': secretFile('bench-es.pem', await exportSPKI(es.publicKey)) };
+
+const ready = { url, port, pid: process.pid, issuer, jwks_1: `${url}jwks-1.json`, jwks_n: `${url}jwks-${total}.json`, jwks_algs: `${url}jwks-algs.json`, keys: total, tokens, tokens_many: tokensMany, many, pem };
 const tmp = `${opt['ready-file']}.tmp-${process.pid}`;
 writeFileSync(tmp, `${JSON.stringify(ready)}\n`);
 renameSync(tmp, opt['ready-file']);

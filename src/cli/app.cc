@@ -17,6 +17,7 @@
 #include "cli/commands/status.h"
 #include "cli/commands/token.h"
 #include "cli/redact.h"
+#include "common/config/usage.h"
 
 namespace oauthdemo::cli {
 
@@ -155,6 +156,9 @@ int run_app(int argc, char** argv) {
   CLI::App app{"oauthdemo: OAuth 2.0 / OpenID Connect login from the terminal (Auth0 or any OIDC provider)",
                "oauthdemo"};
   app.require_subcommand(1);
+  // Global options are accepted after the subcommand too ("oauthdemo login --profile staging"):
+  // subcommands created below inherit this and hand the options they do not know to the root.
+  app.fallthrough();
   app.add_option("--profile", global.profile, "Settings and token profile (default \"default\")");
   app.add_option("--env-file", global.env_file, "Read settings from this .env file instead of ./.env");
   app.add_option("--config-dir", global.config_dir, "Config and token directory (default $XDG_CONFIG_HOME/oauthdemo)");
@@ -180,7 +184,7 @@ int run_app(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    std::cerr << config::usage_error_text(app, e, "oauthdemo");
     return kExitUsage;
   }
 

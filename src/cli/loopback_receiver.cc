@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "common/base/digest.h"
+#include "common/http/listen_port.h"
 #include "common/http/url.h"
 #include "common/oauth/token_client.h"
 
@@ -51,7 +52,7 @@ int bind_one(const std::string& ip, uint16_t port) {
   if (fd < 0) return -errno;
   int one = 1;
   // Lets a rerun bind while old connections sit in TIME_WAIT; Linux still refuses a second listener.
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  http::set_listener_options(fd);
   int rc;
   if (v6) {
     ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
@@ -342,9 +343,11 @@ Result<std::unique_ptr<LoopbackReceiver>> LoopbackReceiver::bind(const ReceiverC
                                      std::strerror(last_error));
     tried += (tried.empty() ? "" : ", ") + std::to_string(wanted);
   }
+  std::string holder;
+  if (config.ports.size() == 1) holder = http::describe_port_holder(config.ports.front());
   return fail(Errc::HttpPortInUse,
               "callback port " + tried + " on " + config.host +
-                  (config.ports.size() > 1 ? " are all in use" : " is in use") +
+                  (config.ports.size() > 1 ? " are all in use" : " is in use") + (holder.empty() ? "" : " by " + holder) +
                   "; stop the program using it, or pass --port-list with other ports that are registered as "
                   "http://127.0.0.1:PORT/callback at your provider (0 = any port, if the provider allows it)");
 }

@@ -17,7 +17,8 @@ TerminalInfo detect_terminal(const std::function<std::optional<std::string>(cons
     auto v = lookup(name);
     return v.has_value() && !v->empty();
   };
-  info.no_color = lookup("NO_COLOR").has_value();
+  // TERM=dumb: a terminal that cannot show escape sequences (Emacs shell, some CI logs).
+  info.no_color = lookup("NO_COLOR").has_value() || lookup("TERM") == std::optional<std::string>("dumb");
   if (auto ci = lookup("CI")) info.ci = *ci == "true" || *ci == "1" || *ci == "TRUE" || *ci == "True";
   info.ssh = set("SSH_CONNECTION") || set("SSH_CLIENT") || set("SSH_TTY");
 #ifdef __APPLE__

@@ -14,7 +14,7 @@ struct TerminalInfo {
   bool stdin_tty = false;
   bool stdout_tty = false;
   bool stderr_tty = false;
-  bool no_color = false;  // NO_COLOR set (any value, https://no-color.org)
+  bool no_color = false;  // NO_COLOR set (any value, https://no-color.org) or TERM=dumb
   bool ci = false;        // CI=true / CI=1
   bool ssh = false;       // SSH_CONNECTION / SSH_CLIENT / SSH_TTY
   bool display = false;   // DISPLAY / WAYLAND_DISPLAY, or macOS

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base/random.h"
+#include "common/config/usage.h"
 #include "common/http/http_client.h"
 #include "daemon/authenticator.h"
 #include "daemon/cpu_budget.h"
@@ -298,8 +299,8 @@ int Daemon::run(const sigset_t& signals) {
   limits.events.header_timeout = settings_.header_timeout;
   auto port = server_.bind(settings_.host, settings_.port, limits, {settings_.tls_cert_file, settings_.tls_key_file});
   if (!port) {
-    std::cerr << "oauthdemo-apid: " << port.error().message() << "\n";
-    notifier_.status("failed: " + port.error().message());
+    std::cerr << "oauthdemo-apid: " << port.error().detail << "\n";
+    notifier_.status("failed: " + port.error().detail);
     return 1;
   }
   port_ = *port;
@@ -408,8 +409,10 @@ int run_daemon(int argc, const char* const* argv) {
 
   auto command_line = parse_command_line(argc, argv);
   if (!command_line) {
-    std::cerr << "oauthdemo-apid: " << command_line.error().detail << "\n";
-    return 2;
+    // The shape of config::usage_error_text, as in the other two programs.
+    std::cerr << "oauthdemo-apid: error: " << command_line.error().detail
+              << "\noauthdemo-apid: run 'oauthdemo-apid --help' for the usage\n";
+    return config::kUsageExitCode;
   }
   if (command_line->help) {
     std::cout << command_line->help_text;

@@ -143,7 +143,8 @@ Result<PrincipalPtr> Authenticator::verify(std::string_view token, const AuthPol
 
   auto principal = std::make_shared<Principal>();
   principal->claims = std::move(verified->claims);
-  principal->claims_json = principal->claims.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // The verified payload text itself: serialising the claims again cost ~1 µs per uncached request.
+  principal->claims_json = std::move(verified->claims_json);
   if (auto it = principal->claims.find("sub"); it != principal->claims.end() && it->is_string())
     principal->sub = it->get<std::string>();
   if (auto it = principal->claims.find("exp"); it != principal->claims.end() && it->is_number())
@@ -173,9 +174,17 @@ void Authenticator::cache_store(std::string key, PrincipalPtr principal, std::ui
     cache_generation_ = generation;
   }
   if (cache_.size() >= policy.token_cache_entries) {
+    // Full: drop the expired entries and one eighth of the others, chosen by the top bits of their
+    // hash (a different eighth each time, so effectively at random). Clearing everything instead
+    // made a round-robin over a few more tokens than the cache holds miss on every request; an
+    // LRU would too. One pass per eighth of the capacity keeps the cost per store constant.
     const auto now = to_unix(clock_.now());
-    std::erase_if(cache_, [&](const auto& kv) { return now >= kv.second.principal->exp + policy.verify.leeway.count(); });
-    if (cache_.size() >= policy.token_cache_entries) cache_.clear();
+    const auto slice = evict_slice_++ % 8U;
+    std::erase_if(cache_, [&](const auto& kv) {
+      return now >= kv.second.principal->exp + policy.verify.leeway.count() ||
+             ((kv.first >> (sizeof(std::size_t) * 8 - 3)) & 7U) == slice;
+    });
+    while (cache_.size() >= policy.token_cache_entries) cache_.erase(cache_.begin());  // an empty slice
   }
   const auto hash = token_hash(key);
   cache_.insert_or_assign(hash, Entry{std::move(key), std::move(principal), generation});

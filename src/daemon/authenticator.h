@@ -32,7 +32,7 @@ struct AuthPolicy {
 // What a verified token grants, shared between requests through the cache.
 struct Principal {
   nlohmann::json claims;     // verified claims object
-  std::string claims_json;   // claims.dump(), precomputed for /hello
+  std::string claims_json;   // the claims' JSON text as verified, for /hello
   std::string sub;           // "" if absent
   std::int64_t exp = 0;      // 0 if absent
   std::string kid;
@@ -100,6 +100,7 @@ class Authenticator {
   std::unordered_map<std::size_t, Entry> cache_;  // at most
   // token_cache_entries x max_token_bytes of keys (80 MiB at the limits, ~10 MiB for 1 KB tokens)
   std::uint64_t cache_generation_ = 0;
+  unsigned evict_slice_ = 0;  // the eighth of the hash space evicted next (cache_mu_)
 };
 
 }  // namespace oauthdemo::daemon

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/http/listen_port.h"
 #include "daemon/errors.h"
 #include "daemon/logging.h"
 
@@ -192,7 +193,7 @@ Result<int> ApiServer::bind(const std::string& host, int port, const ServerLimit
   // connections). The listening socket is remembered here and given a real backlog after bind.
   listen_fd_ = -1;
   server_->set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
+    http::set_listener_options(static_cast<int>(sock));  // no SO_REUSEPORT: one process per port
     listen_fd_ = static_cast<int>(sock);
   });
   server_->set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
@@ -204,7 +205,7 @@ Result<int> ApiServer::bind(const std::string& host, int port, const ServerLimit
     if (port_ <= 0) return fail(Errc::HttpPortInUse, "cannot bind " + host + " on any port");
   } else {
     if (!server_->bind_to_port(host, port))
-      return fail(Errc::HttpPortInUse, "cannot bind " + host + ":" + std::to_string(port) + " (in use or not permitted)");
+      return fail(Errc::HttpPortInUse, http::bind_failure_message(host, port, "--port or BACKEND_PORT"));
     port_ = port;
   }
   if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);  // re-listen only raises the backlog (Linux)

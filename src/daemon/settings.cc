@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/config/usage.h"
 #include "common/http/url.h"
 #include "common/oauth/discovery.h"
 
@@ -162,7 +163,7 @@ Result<CommandLine> parse_command_line(int argc, const char* const* argv) {
     out.help_text = app.help();
     return out;
   } catch (const CLI::ParseError& e) {
-    return fail(Errc::InvalidArgument, e.what());
+    return fail(Errc::InvalidArgument, config::describe_parse_error(app, e, "oauthdemo-apid"));
   }
   for (std::size_t i = 0; i < specs.size(); ++i)
     if (options[i]->count() > 0) out.flag_values[specs[i].name] = values[i];

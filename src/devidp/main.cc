@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/config/usage.h"
 #include "devidp/server.h"
 
 namespace {
@@ -90,7 +92,7 @@ int run(const Options& opt) {
   devidp::Server server(server_options, std::move(*registry), std::move(*keys), clock, random);
   auto port = server.bind();
   if (!port) {
-    spdlog::error("{}", port.error().message());
+    std::cerr << "oauthdemo-devidp: " << port.error().detail << "\n";
     return 1;
   }
 
@@ -156,8 +158,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << config::usage_error_text(app, e, "oauthdemo-devidp");
+    return config::kUsageExitCode;
   }
 
   auto logger = spdlog::stderr_logger_mt("devidp");

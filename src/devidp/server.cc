@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/http/listen_port.h"
+
 namespace oauthdemo::devidp {
 
 std::string issuer_for(const std::string& host, int port) {
@@ -29,8 +31,7 @@ Result<int> Server::bind() {
     port = http_.bind_to_any_port(options_.host);
     if (port <= 0) return fail(Errc::HttpPortInUse, "cannot bind " + options_.host + " on any port");
   } else if (!http_.bind_to_port(options_.host, port)) {
-    return fail(Errc::HttpPortInUse, "cannot bind " + options_.host + ":" + std::to_string(port) +
-                                         " (in use or not permitted)");
+    return fail(Errc::HttpPortInUse, http::bind_failure_message(options_.host, port, "--port"));
   }
   port_ = port;
   issuer_ = issuer_for(options_.host, port);
@@ -52,6 +53,8 @@ Result<void> Server::rotate_keys() {
 
 void Server::install_routes() {
   http_.set_tcp_nodelay(true);
+  // No SO_REUSEPORT (cpp-httplib's default): another process must never share the port.
+  http_.set_socket_options([](socket_t sock) { http::set_listener_options(static_cast<int>(sock)); });
   http_.set_keep_alive_max_count(100);
   http_.set_keep_alive_timeout(5);
   http_.set_payload_max_length(kMaxBodyBytes);

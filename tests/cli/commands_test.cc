@@ -96,6 +96,17 @@ TEST_SUITE("cli::commands") {
     CHECK_FALSE(info.color_stderr());
   }
 
+  TEST_CASE("TERM=dumb disables colour like NO_COLOR; another TERM does not") {
+    auto with_term = [](std::string term) {
+      return detect_terminal([term](const char* name) -> std::optional<std::string> {
+        if (std::string(name) == "TERM") return term;
+        return std::nullopt;
+      });
+    };
+    CHECK(with_term("dumb").no_color);
+    CHECK_FALSE(with_term("xterm-256color").no_color);
+  }
+
   TEST_CASE("countdowns and relative times") {
     CHECK(format_countdown(std::chrono::seconds(299)) == "4:59");
     CHECK(format_countdown(std::chrono::seconds(3723)) == "1:02:03");

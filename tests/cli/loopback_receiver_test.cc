@@ -6,14 +6,26 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <future>
 #include <string>
+
+#include "support/foreign_listener.h"
 
 using namespace oauthdemo;
 using namespace oauthdemo::cli;
 using namespace std::chrono_literals;
 
 namespace {
+
+std::string self_name() {
+  // argv[0]'s file name, as describe_port_holder names a process.
+  std::ifstream in("/proc/self/cmdline");
+  std::string name;
+  std::getline(in, name, '\0');
+  name.erase(0, name.rfind('/') + 1);
+  return name;
+}
 
 int connect_to(uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -194,8 +206,9 @@ TEST_SUITE("cli::loopback_receiver") {
     REQUIRE_FALSE(second);
     CHECK(second.error().code == Errc::HttpPortInUse);
     CHECK(second.error().detail ==
-          "callback port " + std::to_string((*first)->port()) +
-              " on 127.0.0.1 is in use; stop the program using it, or pass --port-list with other ports that are "
+          "callback port " + std::to_string((*first)->port()) + " on 127.0.0.1 is in use by pid " +
+              std::to_string(::getpid()) + " (" + self_name() +
+              "); stop the program using it, or pass --port-list with other ports that are "
               "registered as http://127.0.0.1:PORT/callback at your provider (0 = any port, if the provider allows it)");
     SUBCASE("the next port of the list is used") {
       config.ports = {(*first)->port(), 0};
@@ -203,6 +216,19 @@ TEST_SUITE("cli::loopback_receiver") {
       REQUIRE(third);
       CHECK((*third)->port() != (*first)->port());
     }
+  }
+
+  TEST_CASE("a port another process holds with SO_REUSEPORT (cpp-httplib's default) is refused") {
+    testing::ForeignListener other;
+    ReceiverConfig config;
+    config.ports = {other.port()};
+    auto bound = LoopbackReceiver::bind(config);
+    REQUIRE_FALSE(bound);
+    CHECK(bound.error().code == Errc::HttpPortInUse);
+    CHECK(bound.error().detail ==
+          "callback port " + std::to_string(other.port()) + " on 127.0.0.1 is in use by " + other.description() +
+              "; stop the program using it, or pass --port-list with other ports that are "
+              "registered as http://127.0.0.1:PORT/callback at your provider (0 = any port, if the provider allows it)");
   }
 
   TEST_CASE("never listens on a non-loopback host") {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -108,10 +109,11 @@ class Apid {
  public:
   Apid(const fs::path& dir, std::vector<std::string> args, const std::string& notify_socket = "",
        std::vector<std::string> extra_env = {})
-      : ready_file_(dir / ("ready-" + std::to_string(++starts_) + ".json")), stderr_file_(dir / "stderr.txt") {
+      : ready_file_(dir / ("ready-" + std::to_string(++starts_) + ".json")), stderr_file_(dir / ("stderr-" + std::to_string(starts_) + ".txt")) {
     fs::remove(ready_file_);
-    std::vector<std::string> argv_s = {OAUTHDEMO_APID_BINARY, "--host", "127.0.0.1", "--port", "0", "--ready-file",
+    std::vector<std::string> argv_s = {OAUTHDEMO_APID_BINARY, "--host", "127.0.0.1", "--ready-file",
                                        ready_file_.string()};
+    if (std::find(args.begin(), args.end(), "--port") == args.end()) argv_s.insert(argv_s.end(), {"--port", "0"});
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e) {
@@ -183,6 +185,7 @@ class Apid {
   }
   void signal(int sig) { ::kill(pid_, sig); }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string stderr_text() const { return read_file(stderr_file_); }
 
   httplib::Result get(const std::string& path, const std::string& token = "") {
@@ -447,6 +450,25 @@ TEST_SUITE("apid process") {
                                 "\" \xE2\x80\x94 Auth0 issuers end with \"/\"";
     CHECK(apid.stderr_text().find("oauthdemo-apid: " + message + "\n") != std::string::npos);
     CHECK(notify.wait_for("STATUS=configuration error: " + message) >= 0);
+  }
+
+  TEST_CASE("a second daemon on the port of a running one fails at start, naming the holder") {
+    test::FakeProvider idp;
+    idp.set_keys({&rsa1()});
+    TempDir tmp_dir;
+    const fs::path& dir = tmp_dir.path;
+    Apid first(dir, base_args(idp, dir));
+    REQUIRE(first.wait_ready());
+    auto args = base_args(idp, dir);
+    args.insert(args.end(), {"--port", std::to_string(first.port())});
+    Apid second(dir, args);
+    CHECK(second.wait_exit() == 1);
+    CHECK(second.stderr_text().find("oauthdemo-apid: port " + std::to_string(first.port()) +
+                                    " on 127.0.0.1 is in use by pid " + std::to_string(first.pid()) +
+                                    " (oauthdemo-apid); stop that program or choose another port with --port or "
+                                    "BACKEND_PORT\n") != std::string::npos);
+    // Every answer still comes from the first daemon.
+    for (int i = 0; i < 6; ++i) CHECK(first.get("/hello", token_for(idp))->status == 200);
   }
 
   TEST_CASE("a bad setting fails fast naming the setting") {

@@ -170,6 +170,32 @@ TEST_SUITE("daemon::authenticator") {
     }
   }
 
+  TEST_CASE("a full cache evicts a part, so a round-robin over a few more tokens than it holds still hits") {
+    // Clearing the whole cache when full made every request of such a round-robin a miss.
+    Fixture f;
+    auto p = *f.auth.policy();
+    p.token_cache_entries = 40;
+    f.auth.set_policy(p);
+    std::vector<std::string> tokens;
+    for (int i = 0; i < 50; ++i) {
+      auto claims = test::claims_for(kIssuer, to_unix(f.clock.now()));
+      claims["jti"] = std::to_string(i);
+      tokens.push_back(test::mint(key_for(jose::Alg::RS256, "k1"), claims));
+    }
+    std::vector<PrincipalPtr> last(tokens.size());
+    int hits = 0;
+    for (int pass = 0; pass < 3; ++pass) {
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        auto r = f.auth.authenticate(bearer("Bearer " + tokens[i]));
+        REQUIRE(r);
+        if (pass > 0 && r->get() == last[i].get()) ++hits;
+        last[i] = *r;
+        CHECK(f.auth.cache_size() <= 40);
+      }
+    }
+    CHECK(hits >= 40);  // of 100 lookups in passes 2 and 3; at most 80 could hit
+  }
+
   TEST_CASE("an unknown kid triggers one refetch and then succeeds") {
     Fixture f;
     f.http.respond(kUri, 200, jwks_body({"k1", "k2"}));

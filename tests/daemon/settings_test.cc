@@ -197,6 +197,11 @@ TEST_SUITE("daemon::settings") {
     auto b = parse_command_line(2, bad);
     REQUIRE_FALSE(b);
     CHECK(b.error().code == Errc::InvalidArgument);
+    CHECK(b.error().detail == "unknown option '--no-such-flag'");
+    const char* typo[] = {"apid", "--audince=x"};
+    auto t = parse_command_line(2, typo);
+    REQUIRE_FALSE(t);
+    CHECK(t.error().detail == "unknown option '--audince'; did you mean --audience?");
     const char* help[] = {"apid", "--help"};
     auto h = parse_command_line(2, help);
     REQUIRE(h);

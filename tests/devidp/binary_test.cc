@@ -187,6 +187,32 @@ TEST_SUITE("devidp::binary") {
     CHECK(idp.stop() == 0);
   }
 
+  TEST_CASE("a second devidp on the port of a running one fails at start, naming the holder") {
+    IdpProcess first;
+    TempDir dir;
+    const pid_t second =
+        spawn({OAUTHDEMO_DEVIDP_BINARY, "--port", std::to_string(first.port())},
+              {"DEVIDP_CI_CLIENT_SECRET=" + kCiSecret}, dir.path / "out");
+    CHECK(wait_exit(second) == 1);
+    CHECK(read_file(dir.path / "out") == "oauthdemo-devidp: port " + std::to_string(first.port()) +
+                                             " on 127.0.0.1 is in use by pid " + std::to_string(first.pid()) +
+                                             " (oauthdemo-devidp); stop that program or choose another port with "
+                                             "--port\n");
+    CHECK(json_of(first.client().Get("/.well-known/openid-configuration"))["issuer"] == first.url());
+  }
+
+  TEST_CASE("usage errors start with the program's name, suggest the nearest flag and exit 2") {
+    TempDir dir;
+    CHECK(wait_exit(spawn({OAUTHDEMO_DEVIDP_BINARY, "--prot", "0"}, {}, dir.path / "out")) == 2);
+    CHECK(read_file(dir.path / "out") ==
+          "oauthdemo-devidp: error: unknown option '--prot'; did you mean --port?\n"
+          "oauthdemo-devidp: run 'oauthdemo-devidp --help' for the usage\n");
+    CHECK(wait_exit(spawn({OAUTHDEMO_DEVIDP_BINARY, "--port", "70000"}, {}, dir.path / "out")) == 2);
+    CHECK(read_file(dir.path / "out") ==
+          "oauthdemo-devidp: error: --port: Value 70000 not in range 0 to 65535\n"
+          "oauthdemo-devidp: run 'oauthdemo-devidp --help' for the usage\n");
+  }
+
   TEST_CASE("SIGINT also stops it with exit 0; --host ::1 gives a bracketed issuer") {
     IdpProcess idp({"--host", "::1"});
     CHECK(idp.url() == "http://[::1]:" + std::to_string(idp.port()) + "/");

@@ -197,7 +197,7 @@ Result<VerifiedJwt> verify_jwt(std::string_view compact, const Jwks& keys, const
   auto claims = parse_strict_object(jws->payload_bytes, policy.json_limits);
   if (!claims) return fail(claims.error().code, "JWT claims: " + claims.error().detail);
   if (auto ok = check_claims(*claims, policy, now); !ok) return tl::unexpected(ok.error());
-  return VerifiedJwt{std::move(jws->header), std::move(*claims), alg, std::move(jws->kid)};
+  return VerifiedJwt{std::move(jws->header), std::move(*claims), alg, std::move(jws->kid), std::move(jws->payload_bytes)};
 }
 
 Result<VerifiedJwt> decode_unverified(std::string_view compact, std::size_t max_bytes) {
@@ -207,7 +207,7 @@ Result<VerifiedJwt> decode_unverified(std::string_view compact, std::size_t max_
   if (!alg) return fail(Errc::TokenUnsupportedAlg, "alg " + shown(jws->alg_name) + " is not supported");
   auto claims = parse_strict_object(jws->payload_bytes);
   if (!claims) return fail(claims.error().code, "JWT claims: " + claims.error().detail);
-  return VerifiedJwt{std::move(jws->header), std::move(*claims), *alg, std::move(jws->kid)};
+  return VerifiedJwt{std::move(jws->header), std::move(*claims), *alg, std::move(jws->kid), std::move(jws->payload_bytes)};
 }
 
 }  // namespace oauthdemo::jose

@@ -39,6 +39,9 @@ struct VerifiedJwt {
   nlohmann::json claims;  // object
   Alg alg;
   std::string kid;
+  // The claims as the token carried them: the JSON text of `claims`, strictly parsed (valid UTF-8,
+  // no duplicate members), so it can be echoed without serialising `claims` again.
+  std::string claims_json;
 };
 
 // Verifies `compact` against `keys`: decode_jws's checks, then header rules (alg in allowed_algs,

@@ -87,6 +87,16 @@ TEST_SUITE("jose::verify accepts") {
     }
   }
 
+  TEST_CASE("the claims' JSON text exactly as the token carried it") {
+    Fixture f;
+    const std::string t = token(valid_claims(), rsa1());
+    const auto payload = t.substr(t.find('.') + 1, t.rfind('.') - t.find('.') - 1);
+    auto r = f.verify(t);
+    REQUIRE(r);
+    CHECK(r->claims_json == *base::base64url_decode(payload));
+    CHECK(json::parse(r->claims_json) == r->claims);
+  }
+
   TEST_CASE("aud as a plain string, or with ours last in an array") {
     Fixture f;
     CHECK(f.verify(token(claims_with("aud", kAud))));
