@@ -217,7 +217,8 @@ Result<void> Daemon::resolve_with_retry(const sigset_t& signals, bool& terminate
   for (;;) {
     auto resolved = resolve_provider(settings_, http_);
     if (resolved) return {};
-    if (resolved.error().code != Errc::OAuthDiscoveryFailed) return resolved;
+    if (resolved.error().code != Errc::OAuthDiscoveryFailed && resolved.error().code != Errc::HttpDeadlineExceeded)
+      return resolved;
     if (!settings_.jwks_cache_file.empty()) {
       // Provider down at start: the snapshot written for this issuer knows its JWKS URI.
       if (auto uri = snapshot_jwks_uri(settings_.jwks_cache_file, settings_.issuer)) {
