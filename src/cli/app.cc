@@ -65,6 +65,8 @@ int exit_code_for(Errc code) {
     case Errc::JwksUnavailable:
     case Errc::OAuthDiscoveryFailed:
       return kExitNetwork;
+    case Errc::HttpDeadlineExceeded:
+      return kExitDeadline;
     case Errc::OAuthInterrupted:
       return kExitInterrupted;
     case Errc::InvalidArgument:
@@ -84,12 +86,13 @@ std::string exit_code_help() {
          "  5    denied by the user (access_denied)\n"
          "  6    the API answered an error status\n"
          "  7    network or TLS failure\n"
+         "  8    no complete answer from a server within the HTTP deadline (OAUTHDEMO_HTTP_TIMEOUT)\n"
          "  130  interrupted (Ctrl-C)\n"
          "Settings: flags > environment > ./.env (or --env-file) > <config dir>/config.env\n"
          "(profiles: <config dir>/profiles/NAME.env); <config dir> = $XDG_CONFIG_HOME/oauthdemo or\n"
          "~/.config/oauthdemo. Names: AUTH0_DOMAIN or ISSUER_BASE_URL, AUTH0_CLIENT_ID, API_AUDIENCE,\n"
          "REDIRECT_URI, API_BASE_URL, OAUTHDEMO_SCOPE, OAUTHDEMO_CALLBACK_PORTS, OAUTHDEMO_CLIENT_SECRET,\n"
-         "OAUTHDEMO_ACCESS_TOKEN (overrides the store), NO_COLOR, CI.";
+         "OAUTHDEMO_ACCESS_TOKEN (overrides the store), OAUTHDEMO_HTTP_TIMEOUT, NO_COLOR, CI.";
 }
 
 namespace {
@@ -204,8 +207,14 @@ int run_app(int argc, char** argv) {
 
   SystemClock clock;
   OpenSslRandom random;
+  auto http_timeout = ctx.settings->http_timeout();
+  if (!http_timeout) {
+    print_error(ctx, http_timeout.error());
+    return exit_code_for(http_timeout.error().code);
+  }
   http::HttpClientOptions http_options;
   http_options.ca_file = global.cacert;
+  http_options.deadline = *http_timeout;
   http_options.proxy = http::HttpClientOptions::Proxy::FromEnvironment;
   http::HttplibClient real_http(http_options);
   LoggingHttpClient logging_http(real_http, [](const std::string& block) { std::cerr << block << std::flush; });

@@ -29,6 +29,7 @@ enum ExitCode : int {
   kExitDenied = 5,
   kExitApiError = 6,
   kExitNetwork = 7,
+  kExitDeadline = 8,  // no complete answer from a server within the HTTP deadline
   kExitInterrupted = 130,
 };
 

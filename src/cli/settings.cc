@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cli/token_store.h"
@@ -26,7 +27,8 @@ bool file_exists(const std::string& path) {
 const std::vector<std::string>& setting_names() {
   static const std::vector<std::string> kNames = {
       "AUTH0_DOMAIN", "ISSUER_BASE_URL", "AUTH0_CLIENT_ID", "API_AUDIENCE",           "REDIRECT_URI",
-      "API_BASE_URL", "OAUTHDEMO_SCOPE", "OAUTHDEMO_CALLBACK_PORTS", "OAUTHDEMO_LOGOUT_RETURN_TO", "OAUTHDEMO_PROMPT"};
+      "API_BASE_URL", "OAUTHDEMO_SCOPE", "OAUTHDEMO_CALLBACK_PORTS", "OAUTHDEMO_LOGOUT_RETURN_TO", "OAUTHDEMO_PROMPT",
+      "OAUTHDEMO_HTTP_TIMEOUT"};
   return kNames;
 }
 
@@ -132,6 +134,19 @@ std::string Settings::audience() const {
 }
 
 std::string Settings::scope() const { return layers_.get_or("OAUTHDEMO_SCOPE", std::string(kDefaultScope)).value; }
+
+Result<std::chrono::seconds> Settings::http_timeout() const {
+  auto setting = layers_.get("OAUTHDEMO_HTTP_TIMEOUT");
+  if (!setting) return kDefaultHttpTimeout;
+  const std::string& v = setting->value;
+  int seconds = 0;
+  const bool digits = !v.empty() && v.size() <= 3 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (digits) seconds = std::stoi(v);
+  if (!digits || seconds < 1 || seconds > 600)
+    return fail(Errc::ConfigInvalid,
+                "OAUTHDEMO_HTTP_TIMEOUT (" + setting->origin + ") must be whole seconds from 1 to 600, not \"" + v + "\"");
+  return std::chrono::seconds(seconds);
+}
 
 config::Setting Settings::api_base_url() const {
   return layers_.get_or("API_BASE_URL", std::string(kDefaultApiBaseUrl));

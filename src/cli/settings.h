@@ -8,6 +8,7 @@
 // <config dir> is --config-dir, else $OAUTHDEMO_CONFIG_DIR, else $XDG_CONFIG_HOME/oauthdemo,
 // else $HOME/.config/oauthdemo. There is no built-in authorization server: AUTH0_DOMAIN or
 // ISSUER_BASE_URL must be set somewhere.
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,7 @@ struct FlagSetting {
 inline constexpr std::string_view kDefaultScope = "openid profile email offline_access";
 inline constexpr std::string_view kDefaultApiBaseUrl = "http://localhost:3001";
 inline constexpr std::string_view kDefaultCallbackPorts = "8400,8401,8402";
+inline constexpr std::chrono::seconds kDefaultHttpTimeout{30};
 
 // Every name the CLI reads from the environment and setting files.
 const std::vector<std::string>& setting_names();
@@ -61,6 +63,9 @@ class Settings {
   std::string audience() const;           // API_AUDIENCE, may be empty
   std::string scope() const;              // OAUTHDEMO_SCOPE or kDefaultScope
   config::Setting api_base_url() const;   // API_BASE_URL or kDefaultApiBaseUrl
+  // OAUTHDEMO_HTTP_TIMEOUT: the total deadline of every HTTP call, whole seconds in [1, 600],
+  // default kDefaultHttpTimeout. Errc::ConfigInvalid naming the setting and its origin.
+  Result<std::chrono::seconds> http_timeout() const;
   std::optional<config::Setting> get(std::string_view name) const { return layers_.get(name); }
   // "flags, environment, /x/.env, /cfg/config.env (not found)" for messages.
   std::string sources() const;

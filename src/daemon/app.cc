@@ -74,6 +74,7 @@ JwksCacheOptions cache_options(const Settings& s) {
   o.max_max_age = s.jwks_max_max_age;
   o.max_stale_age = s.jwks_max_stale_age;
   o.kid_refetch_cooldown = s.jwks_refetch_cooldown;
+  o.fetch_timeout = s.provider_timeout;
   o.snapshot_file = s.jwks_cache_file;
   return o;
 }
@@ -171,7 +172,8 @@ class Daemon {
       : command_line_(std::move(command_line)),
         settings_(std::move(settings)),
         http_(http::HttpClientOptions{settings_.ca_file, http::HttpClientOptions::PlainHttp::LoopbackOnly,
-                                      http::HttpClientOptions::Proxy::None, "oauthdemo-apid/0.1"}),
+                                      http::HttpClientOptions::Proxy::None, "oauthdemo-apid/0.1",
+                                      settings_.provider_timeout}),
         keys_(cache_options(settings_), http_, clock_, make_seeded_jitter(seed()), &metrics_),
         auth_(keys_, clock_, &metrics_),
         server_(auth_, keys_, metrics_) {}
@@ -215,7 +217,8 @@ Result<void> Daemon::resolve_with_retry(const sigset_t& signals, bool& terminate
   for (;;) {
     auto resolved = resolve_provider(settings_, http_);
     if (resolved) return {};
-    if (resolved.error().code != Errc::OAuthDiscoveryFailed) return resolved;
+    if (resolved.error().code != Errc::OAuthDiscoveryFailed && resolved.error().code != Errc::HttpDeadlineExceeded)
+      return resolved;
     if (!settings_.jwks_cache_file.empty()) {
       // Provider down at start: the snapshot written for this issuer knows its JWKS URI.
       if (auto uri = snapshot_jwks_uri(settings_.jwks_cache_file, settings_.issuer)) {

@@ -81,6 +81,7 @@ HttpError http_error_for(Errc code) {
     case Errc::CryptoFailure:
     case Errc::HttpConnectFailed:
     case Errc::HttpTimeout:
+    case Errc::HttpDeadlineExceeded:
     case Errc::HttpTlsFailure:
     case Errc::HttpBadStatus:
     case Errc::HttpBodyTooLarge:

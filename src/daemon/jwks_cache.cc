@@ -194,6 +194,7 @@ bool JwksCache::take_refetch_permit() {
   // Called with mu_ held.
   const auto now = clock_.steady_now();
   if (have_kid_refetch_ && now - last_kid_refetch_ < options_.kid_refetch_cooldown) return false;
+  if (now < retry_after_until_) return false;
   const double elapsed = std::chrono::duration<double>(now - bucket_refilled_).count();
   bucket_tokens_ = std::min(options_.refetch_burst, bucket_tokens_ + elapsed * options_.refetch_per_minute / 60.0);
   bucket_refilled_ = now;
@@ -232,6 +233,18 @@ SnapshotPtr JwksCache::refetch_for_unknown_kid(std::uint64_t seen_generation) {
   return nullptr;
 }
 
+std::optional<Seconds> parse_retry_after(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  long long seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seconds = seconds * 10 + (c - '0');
+  }
+  return Seconds{seconds};
+}
+
 Result<void> JwksCache::fetch_once() {
   JwksCacheOptions options;
   SnapshotPtr current;
@@ -244,6 +257,7 @@ Result<void> JwksCache::fetch_once() {
     if (metrics_) metrics_->record_jwks_fetch(r);
   };
   auto failed = [&](Error error) -> Result<void> {
+    if (metrics_) metrics_->record_fetch_outcome(fetch_outcome_for(error.code));
     log_warn("JWKS fetch from " + options.jwks_uri + " failed: " + error.message());
     {
       std::lock_guard lock(mu_);
@@ -262,6 +276,7 @@ Result<void> JwksCache::fetch_once() {
   request.headers.emplace_back("Accept", "application/jwk-set+json, application/json");
   if (current && !current->etag.empty()) request.headers.emplace_back("If-None-Match", current->etag);
   request.timeout = options.fetch_timeout;
+  request.deadline = options.fetch_timeout;  // the whole exchange, whatever the provider's pace
   request.max_response_bytes = options.max_body_bytes;
 
   auto response = http_.send(request);
@@ -280,6 +295,7 @@ Result<void> JwksCache::fetch_once() {
     snap->max_age = max_age_of(*response);
     if (auto etag = response->header("ETag"); !etag.empty()) snap->etag = etag;
     record(FetchResult::NotModified);
+    if (metrics_) metrics_->record_fetch_outcome(FetchOutcome::Ok);
     install(snap);
     schedule_after_success(snap->max_age);
     persist(*snap);
@@ -287,7 +303,22 @@ Result<void> JwksCache::fetch_once() {
   }
   if (response->status != 200) {
     record(FetchResult::Error);
-    return failed(Error{Errc::HttpBadStatus, "JWKS endpoint answered HTTP " + std::to_string(response->status)});
+    if (response->status == 429 || response->status == 503) {
+      // RFC 9110 §10.2.3 / RFC 6585 §4: the provider says when to come back; neither the
+      // schedule nor an unknown kid asks earlier (capped by max_backoff).
+      if (auto after = parse_retry_after(response->header("Retry-After"))) {
+        const auto wait = std::min(*after, options.max_backoff);
+        auto result = failed(Error{Errc::HttpBadStatus, "JWKS endpoint " + options.jwks_uri + " answered HTTP " +
+                                                            std::to_string(response->status) + " (Retry-After " +
+                                                            std::to_string(after->count()) + " s)"});
+        std::lock_guard lock(mu_);
+        retry_after_until_ = clock_.steady_now() + wait;
+        next_due_ = std::max(next_due_, retry_after_until_);
+        return result;
+      }
+    }
+    return failed(Error{Errc::HttpBadStatus,
+                        "JWKS endpoint " + options.jwks_uri + " answered HTTP " + std::to_string(response->status)});
   }
   auto jwks = jose::Jwks::parse(response->body, {options.max_body_bytes, 100});
   if (!jwks) {
@@ -304,6 +335,7 @@ Result<void> JwksCache::fetch_once() {
   snap->etag = response->header("ETag");
   snap->body = std::move(response->body);
   record(FetchResult::Ok);
+  if (metrics_) metrics_->record_fetch_outcome(FetchOutcome::Ok);
   install(snap);
   schedule_after_success(snap->max_age);
   persist(*snap);

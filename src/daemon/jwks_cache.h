@@ -33,7 +33,7 @@ struct JwksCacheOptions {
   double refetch_burst = 3;
   Seconds initial_backoff{1};             // retry after a failed fetch, doubling up to max
   Seconds max_backoff{60};
-  std::chrono::milliseconds fetch_timeout{5000};
+  std::chrono::milliseconds fetch_timeout{5000};  // total deadline of one fetch (PROVIDER_TIMEOUT)
   std::size_t max_body_bytes = 256 * 1024;
   std::string snapshot_file;              // "" = no persistence
 };
@@ -66,7 +66,8 @@ struct JwksStatus {
 
 class JwksCache {
  public:
-  // `metrics` may be null. References must outlive the cache.
+  // `metrics` may be null. References must outlive the cache. One cache per issuer; each has
+  // at most one fetch in flight.
   JwksCache(JwksCacheOptions options, http::HttpClient& http, const Clock& clock, JitterSource jitter,
             Metrics* metrics = nullptr);
 
@@ -131,12 +132,17 @@ class JwksCache {
   std::chrono::steady_clock::time_point last_kid_refetch_{};
   double bucket_tokens_ = 0;
   std::chrono::steady_clock::time_point bucket_refilled_{};
+  std::chrono::steady_clock::time_point retry_after_until_{};  // a 429/503 Retry-After from the provider
 };
 
 // The JWKS URI recorded in a snapshot file written for `issuer`, so a daemon configured by
 // discovery can start from the snapshot while the provider is down. Errc::IoError,
 // Errc::JwksMalformed, Errc::JwksUnavailable (written for another issuer).
 Result<std::string> snapshot_jwks_uri(const std::string& path, const std::string& issuer);
+
+// Parses a Retry-After value in delta-seconds (RFC 9110 §10.2.3); nullopt for anything else
+// (an HTTP-date is ignored: the provider's clock is not ours).
+std::optional<Seconds> parse_retry_after(std::string_view value);
 
 // Parses the max-age directive of a Cache-Control value (RFC 9111 §5.2.2.1); no-store/no-cache
 // give 0; nullopt when absent or malformed.

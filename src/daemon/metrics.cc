@@ -62,6 +62,42 @@ void Metrics::record_auth_failure(Reason reason) {
 void Metrics::record_jwks_fetch(FetchResult result) {
   jwks_fetches_[static_cast<std::size_t>(result)].fetch_add(1, std::memory_order_relaxed);
 }
+std::string_view to_label(FetchOutcome outcome) {
+  switch (outcome) {
+    case FetchOutcome::Ok: return "ok";
+    case FetchOutcome::Timeout: return "timeout";
+    case FetchOutcome::HttpStatus: return "http_status";
+    case FetchOutcome::BadJson: return "bad_json";
+    case FetchOutcome::TooLarge: return "too_large";
+    case FetchOutcome::Tls: return "tls";
+    case FetchOutcome::Refused: return "refused";
+    case FetchOutcome::Other: return "other";
+    case FetchOutcome::kCount: break;
+  }
+  return "other";
+}
+
+FetchOutcome fetch_outcome_for(Errc code) {
+  switch (code) {
+    case Errc::HttpTimeout:
+    case Errc::HttpDeadlineExceeded: return FetchOutcome::Timeout;
+    case Errc::HttpBadStatus: return FetchOutcome::HttpStatus;
+    case Errc::JwksMalformed:
+    case Errc::JwksNoUsableKeys: return FetchOutcome::BadJson;
+    case Errc::HttpBodyTooLarge: return FetchOutcome::TooLarge;
+    case Errc::HttpTlsFailure: return FetchOutcome::Tls;
+    case Errc::HttpConnectFailed: return FetchOutcome::Refused;
+    default: return FetchOutcome::Other;
+  }
+}
+
+void Metrics::record_fetch_outcome(FetchOutcome outcome) {
+  fetch_outcomes_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+}
+std::uint64_t Metrics::fetch_outcomes(FetchOutcome outcome) const {
+  return fetch_outcomes_[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
+}
+
 void Metrics::record_refetch_suppressed() { refetch_suppressed_.fetch_add(1, std::memory_order_relaxed); }
 void Metrics::record_token_cache(bool hit) { (hit ? cache_hits_ : cache_misses_).fetch_add(1, std::memory_order_relaxed); }
 
@@ -129,6 +165,12 @@ std::string Metrics::render(const JwksGauges& jwks, std::size_t open_connections
     out += "\"} ";
     out += std::to_string(jwks_fetches_[i].load(std::memory_order_relaxed));
     out += '\n';
+  }
+  header(out, "apid_jwks_fetch_outcomes_total", "counter", "JWKS fetches by how they ended.");
+  for (std::size_t i = 0; i < kFetchOutcomeCount; ++i) {
+    out += "apid_jwks_fetch_outcomes_total{outcome=\"";
+    out += to_label(static_cast<FetchOutcome>(i));
+    out += "\"} " + std::to_string(fetch_outcomes_[i].load(std::memory_order_relaxed)) + "\n";
   }
   header(out, "apid_jwks_refetch_suppressed_total", "counter",
          "Unknown-kid refetches refused by the cooldown or the rate limit.");

@@ -23,6 +23,13 @@ enum class FetchResult : std::size_t { Ok, NotModified, Error, Invalid, kCount }
 inline constexpr std::size_t kFetchResultCount = static_cast<std::size_t>(FetchResult::kCount);
 std::string_view to_label(FetchResult result);
 
+// Why a JWKS fetch ended, for apid_jwks_fetch_outcomes_total (a 304 counts as ok).
+enum class FetchOutcome : std::size_t { Ok, Timeout, HttpStatus, BadJson, TooLarge, Tls, Refused, Other, kCount };
+inline constexpr std::size_t kFetchOutcomeCount = static_cast<std::size_t>(FetchOutcome::kCount);
+std::string_view to_label(FetchOutcome outcome);
+// The outcome a failed fetch's Errc stands for.
+FetchOutcome fetch_outcome_for(Errc code);
+
 // Key-set state sampled when /metrics is scraped.
 struct JwksGauges {
   bool has_keys = false;
@@ -43,6 +50,8 @@ class Metrics {
   void record_auth_failure(Reason reason);
   void record_jwks_fetch(FetchResult result);
   void record_refetch_suppressed();
+  void record_fetch_outcome(FetchOutcome outcome);
+  std::uint64_t fetch_outcomes(FetchOutcome outcome) const;
   void record_token_cache(bool hit);
 
   std::uint64_t auth_failures(Reason reason) const;
@@ -59,6 +68,7 @@ class Metrics {
   std::array<Counter, kReasonCount> auth_failures_{};
   std::array<Counter, kFetchResultCount> jwks_fetches_{};
   Counter refetch_suppressed_{0};
+  std::array<Counter, kFetchOutcomeCount> fetch_outcomes_{};
   Counter cache_hits_{0};
   Counter cache_misses_{0};
   std::array<Counter, kBuckets.size() + 1> duration_buckets_{};  // non-cumulative; +Inf last

@@ -133,6 +133,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PUBLIC_URL", "public-url", "external base URL for resource metadata (default from host/port)"},
       {"JWKS_CACHE_FILE", "jwks-cache-file", "persist the last good JWKS here (atomic writes)"},
       {"JWKS_REFETCH_COOLDOWN", "jwks-refetch-cooldown", "seconds between unknown-kid refetches (default 30)"},
+      {"PROVIDER_TIMEOUT", "provider-timeout", "seconds for a whole JWKS or discovery fetch, 1..60 (default 5)"},
       {"JWKS_MAX_STALE_AGE", "jwks-max-stale-age", "seconds a key set stays usable without a refresh (default 86400)"},
       {"JWKS_MIN_MAX_AGE", "jwks-min-max-age", "lower clamp for Cache-Control max-age (default 60)"},
       {"JWKS_MAX_MAX_AGE", "jwks-max-max-age", "upper clamp for Cache-Control max-age (default 86400)"},
@@ -280,6 +281,7 @@ Result<Settings> settings_from(const LayeredSettings& layers) {
   }
   if (auto v = r.get("JWKS_CACHE_FILE")) s.jwks_cache_file = v->value;
   if (auto v = r.seconds("JWKS_REFETCH_COOLDOWN", Seconds{30}, 0, 86400)) s.jwks_refetch_cooldown = *v; else return tl::unexpected(v.error());
+  if (auto v = r.seconds("PROVIDER_TIMEOUT", Seconds{5}, 1, 60)) s.provider_timeout = *v; else return tl::unexpected(v.error());
   if (auto v = r.seconds("JWKS_MAX_STALE_AGE", Seconds{86400}, 1, 30 * 86400)) s.jwks_max_stale_age = *v; else return tl::unexpected(v.error());
   if (auto v = r.seconds("JWKS_MIN_MAX_AGE", Seconds{60}, 1, 86400)) s.jwks_min_max_age = *v; else return tl::unexpected(v.error());
   if (auto v = r.seconds("JWKS_MAX_MAX_AGE", Seconds{86400}, 1, 7 * 86400)) s.jwks_max_max_age = *v; else return tl::unexpected(v.error());

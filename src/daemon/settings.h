@@ -50,6 +50,7 @@ struct Settings {
 
   std::string jwks_cache_file;
   Seconds jwks_refetch_cooldown{30};
+  Seconds provider_timeout{5};  // total deadline of one JWKS or discovery fetch
   Seconds jwks_max_stale_age{86400};
   Seconds jwks_min_max_age{60};
   Seconds jwks_max_max_age{86400};

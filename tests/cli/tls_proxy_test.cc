@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/faulty_server.h"
 #include "support/child_process.h"
 #include "support/loopback_server.h"
 #include "support/test_tls.h"
@@ -489,6 +490,51 @@ TEST_SUITE("cli::timeout") {
       CHECK(r.code == 7);
       CHECK(r.err == hello_failed("https://" + peer) + "no TLS handshake with " + peer + " within 1 s\n");
     }
+  }
+
+  TEST_CASE("OAUTHDEMO_HTTP_TIMEOUT bounds a whole call: a dripping or silent server ends at it, exit 8") {
+    for (auto mode : {testing::FaultyServer::Mode::DripHeaders, testing::FaultyServer::Mode::DripBody,
+                      testing::FaultyServer::Mode::Silent}) {
+      CAPTURE(static_cast<int>(mode));
+      testing::FaultyServer server(mode);
+      const std::string peer = "127.0.0.1:" + std::to_string(server.port());
+      const auto started = std::chrono::steady_clock::now();
+      auto r = call_api("http://" + peer, {.env = {{"OAUTHDEMO_HTTP_TIMEOUT", "1"}}, .command = {"--timeout", "10"}});
+      CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));  // the server drips for 20 s
+      CHECK(r.code == 8);
+      CHECK(r.err == hello_failed("http://" + peer) + "no complete answer from " + peer + " within 1 s\n");
+    }
+  }
+
+  TEST_CASE("discovery against a dripping issuer ends at the deadline too") {
+    testing::FaultyServer server(testing::FaultyServer::Mode::DripBody);
+    testing::TempDir home;
+    Env env = testing::base_env();
+    env["HOME"] = home.path();
+    env["XDG_CONFIG_HOME"] = home.path() + "/config";
+    env["NO_COLOR"] = "1";
+    env["CI"] = "true";
+    env["ISSUER_BASE_URL"] = server.base_url() + "/";
+    env["AUTH0_CLIENT_ID"] = "cli";
+    env["OAUTHDEMO_CLIENT_SECRET"] = "not-a-real-secret";
+    env["OAUTHDEMO_HTTP_TIMEOUT"] = "1";
+    const auto started = std::chrono::steady_clock::now();
+    auto child = testing::spawn({kCli, "login", "--client-credentials"}, env, home.path(), "cli");
+    const int code = testing::wait_exit(child.pid);
+    const std::string err = testing::read_file(child.err_path);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+    CHECK(code == 8);
+    CHECK_MESSAGE(err.find("no complete answer from 127.0.0.1:" + std::to_string(server.port()) + " within 1 s") !=
+                      std::string::npos,
+                  err);
+  }
+
+  TEST_CASE("OAUTHDEMO_HTTP_TIMEOUT must be whole seconds from 1 to 600") {
+    auto r = call_api("http://127.0.0.1:1", {.env = {{"OAUTHDEMO_HTTP_TIMEOUT", "0"}}});
+    CHECK(r.code == 1);
+    CHECK(r.err ==
+          "oauthdemo: error: OAUTHDEMO_HTTP_TIMEOUT (environment variable OAUTHDEMO_HTTP_TIMEOUT) must be whole seconds "
+          "from 1 to 600, not \"0\"\n");
   }
 
   TEST_CASE("a server that closes the connection without answering is not reported as a timeout") {

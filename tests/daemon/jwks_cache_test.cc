@@ -384,6 +384,66 @@ TEST_SUITE("daemon::jwks_cache") {
     CHECK(cache.snapshot() == nullptr);
     CHECK(cache.next_refresh_due() <= f.clock.steady_now());
   }
+
+  TEST_CASE("a 429 or 503 with Retry-After holds back both the schedule and unknown-kid refetches") {
+    for (int status : {429, 503}) {
+      CAPTURE(status);
+      Fixture f;
+      auto o = options();
+      o.kid_refetch_cooldown = Seconds{0};
+      f.http.respond(kUri, 200, jwks_body({"k1"}));
+      JwksCache cache(o, f.http, f.clock, f.jitter_source(), &f.metrics);
+      REQUIRE(cache.refresh());
+      const auto gen = cache.snapshot()->generation;
+      f.http.respond(kUri, status, "busy", {{"Retry-After", "40"}});
+      auto failed = cache.refresh();
+      REQUIRE_FALSE(failed);
+      CHECK(failed.error().detail ==
+            "JWKS endpoint " + kUri + " answered HTTP " + std::to_string(status) + " (Retry-After 40 s)");
+      CHECK(f.metrics.fetch_outcomes(FetchOutcome::HttpStatus) == 1);
+      CHECK(cache.next_refresh_due() >= f.clock.steady_now() + 40s);
+      CHECK(cache.refetch_for_unknown_kid(gen) == nullptr);
+      CHECK(f.http.requests_to(kUri) == 2);  // refused: no fetch before Retry-After passes
+      f.clock.advance(39s);
+      CHECK(cache.refetch_for_unknown_kid(gen) == nullptr);
+      CHECK(f.http.requests_to(kUri) == 2);
+      f.clock.advance(1s);
+      f.http.respond(kUri, 200, jwks_body({"k1", "k2"}));
+      auto newer = cache.refetch_for_unknown_kid(gen);
+      REQUIRE(newer);
+      CHECK(newer->jwks->find("k2") != nullptr);
+      CHECK(f.http.requests_to(kUri) == 3);
+    }
+  }
+
+  TEST_CASE("parse_retry_after takes delta-seconds only") {
+    CHECK(parse_retry_after("120") == Seconds{120});
+    CHECK(parse_retry_after(" 5 ") == Seconds{5});
+    CHECK_FALSE(parse_retry_after("Fri, 04 Dec 2026 22:00:00 GMT"));
+    CHECK_FALSE(parse_retry_after("-1"));
+    CHECK_FALSE(parse_retry_after(""));
+    CHECK_FALSE(parse_retry_after("1234567890"));
+  }
+
+  TEST_CASE("failed fetches are counted by outcome") {
+    const std::pair<Errc, FetchOutcome> cases[] = {{Errc::HttpTimeout, FetchOutcome::Timeout},
+                                                   {Errc::HttpDeadlineExceeded, FetchOutcome::Timeout},
+                                                   {Errc::HttpBodyTooLarge, FetchOutcome::TooLarge},
+                                                   {Errc::HttpTlsFailure, FetchOutcome::Tls},
+                                                   {Errc::HttpConnectFailed, FetchOutcome::Refused}};
+    for (const auto& [code, outcome] : cases) {
+      Fixture f;
+      f.http.fail_with(kUri, code);
+      JwksCache cache(options(), f.http, f.clock, f.jitter_source(), &f.metrics);
+      CHECK_FALSE(cache.refresh());
+      CHECK(f.metrics.fetch_outcomes(outcome) == 1);
+    }
+    Fixture f;
+    f.http.respond(kUri, 200, "{not json");
+    JwksCache cache(options(), f.http, f.clock, f.jitter_source(), &f.metrics);
+    CHECK_FALSE(cache.refresh());
+    CHECK(f.metrics.fetch_outcomes(FetchOutcome::BadJson) == 1);
+  }
 }
 
 }  // namespace

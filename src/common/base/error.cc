@@ -129,6 +129,8 @@ std::string_view to_string(Errc code) {
       return "invalid_argument";
     case Errc::IoError:
       return "io_error";
+    case Errc::HttpDeadlineExceeded:
+      return "http_deadline_exceeded";
   }
   return "unknown";
 }

@@ -82,6 +82,8 @@ enum class Errc {
   LoginRequired,
   InvalidArgument,
   IoError,
+  // Appended (the enum is append-only).
+  HttpDeadlineExceeded,   // no complete answer within the request's total wall-clock deadline
 };
 
 // A stable snake_case name for the code, used in logs, metrics labels and JSON output.

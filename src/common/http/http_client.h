@@ -20,7 +20,10 @@ struct HttpRequest {
   Headers headers;  // extra request headers
   std::string body;
   std::string content_type;  // for bodies, e.g. "application/x-www-form-urlencoded"
-  std::chrono::milliseconds timeout{10000};
+  std::chrono::milliseconds timeout{10000};  // connect, and each read or write
+  // Connect, TLS handshake, headers and body together, whatever the peer's pace; zero = the
+  // client's HttpClientOptions::deadline. The smaller of the two applies.
+  std::chrono::milliseconds deadline{0};
   std::size_t max_response_bytes = 1024 * 1024;
 };
 
@@ -38,7 +41,7 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // Sends one request; never follows redirects (a 3xx is returned as is). Any status is a
   // success at this level. Errc::HttpBadUrl, HttpConnectFailed, HttpTimeout, HttpTlsFailure,
-  // HttpBodyTooLarge.
+  // HttpBodyTooLarge, HttpDeadlineExceeded ("no complete answer from HOST within N s").
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 
@@ -49,10 +52,13 @@ struct HttpClientOptions {
   // HTTPS_PROXY / HTTP_PROXY / NO_PROXY from the environment (CLI only; the daemon leaves it off).
   enum class Proxy { None, FromEnvironment } proxy = Proxy::None;
   std::string user_agent = "oauthdemo/0.1";
+  // The total wall-clock deadline of every request (see HttpRequest::deadline).
+  std::chrono::milliseconds deadline{30000};
 };
 
 // cpp-httplib client: TLS with certificate and host name verification, body size capped while
-// reading, no redirects, timeouts from the request.
+// reading, no redirects, per-operation timeouts from the request, and a total deadline enforced
+// by a watchdog that shuts the socket down when it passes.
 class HttplibClient final : public HttpClient {
  public:
   explicit HttplibClient(HttpClientOptions options = {});

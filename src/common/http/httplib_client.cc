@@ -4,10 +4,16 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "common/http/http_client.h"
 #include "common/http/proxy.h"
@@ -40,6 +46,58 @@ std::string seconds_text(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
+using Steady = std::chrono::steady_clock;
+
+// cpp-httplib 0.11.4 bounds each socket operation, not the exchange: a peer that sends a byte
+// now and then is never timed out. The watchdog shuts the connection's socket down when the
+// deadline passes, and every read, write or handshake step of httplib then fails at once. It
+// holds its own duplicate of the descriptor, so the number cannot be closed and reused by
+// another thread under it (httplib closes its descriptor inside send()).
+class DeadlineWatchdog {
+ public:
+  explicit DeadlineWatchdog(Steady::time_point deadline) : deadline_(deadline), thread_([this] { watch(); }) {}
+  ~DeadlineWatchdog() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+  DeadlineWatchdog(const DeadlineWatchdog&) = delete;
+  DeadlineWatchdog& operator=(const DeadlineWatchdog&) = delete;
+
+  // httplib's socket-options hook: every socket it creates for the request, before connecting
+  // (one per address tried); the newest is the one in use.
+  void watch_socket(int fd) {
+    std::lock_guard lock(mu_);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fired_ && fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+  bool fired() {
+    std::lock_guard lock(mu_);
+    return fired_;
+  }
+
+ private:
+  void watch() {
+    std::unique_lock lock(mu_);
+    if (wake_.wait_until(lock, deadline_, [this] { return done_; })) return;
+    fired_ = true;
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+
+  const Steady::time_point deadline_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  int fd_ = -1;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 // What one failed httplib::Client::send leaves besides its httplib::Error, which alone says
 // neither why a certificate failed verification nor whether a read ended by timeout.
 struct Attempt {
@@ -47,6 +105,7 @@ struct Attempt {
   const std::optional<ProxyRoute>& proxy;
   const HttpRequest& request;
   std::string ca_file;
+  std::chrono::milliseconds request_timeout{0};  // each operation's, after the cut to the deadline
   long verify_result = X509_V_OK;
   std::chrono::milliseconds elapsed{0};
 };
@@ -58,7 +117,7 @@ Error describe_failure(httplib::Error error, const Attempt& a) {
   // httplib's per-operation timeouts end in the same errors as a closed connection; the clock
   // tells them apart.
   // (select() may wake a little early, hence 95 %.)
-  const bool timed_out = a.elapsed * 20 >= a.request.timeout * 19;
+  const bool timed_out = a.elapsed * 20 >= a.request_timeout * 19;
   switch (error) {
     case httplib::Error::Connection:
       if (a.proxy) return {Errc::HttpConnectFailed, what + "could not connect to the proxy " + a.proxy->describe()};
@@ -66,11 +125,11 @@ Error describe_failure(httplib::Error error, const Attempt& a) {
     case httplib::Error::ConnectionTimeout:
       return {Errc::HttpTimeout, what + "could not connect to " +
                                      (a.proxy ? "the proxy " + a.proxy->describe() : peer) + " within " +
-                                     seconds_text(a.request.timeout)};
+                                     seconds_text(a.request_timeout)};
     case httplib::Error::Read:
       if (timed_out)
         return {Errc::HttpTimeout,
-                what + "no answer from " + peer + via + " within " + seconds_text(a.request.timeout)};
+                what + "no answer from " + peer + via + " within " + seconds_text(a.request_timeout)};
       return {Errc::HttpConnectFailed, what + "the connection to " + peer + via + " closed before a complete answer"};
     case httplib::Error::Write:
       return {timed_out ? Errc::HttpTimeout : Errc::HttpConnectFailed,
@@ -78,7 +137,7 @@ Error describe_failure(httplib::Error error, const Attempt& a) {
     case httplib::Error::SSLConnection:
       if (timed_out)
         return {Errc::HttpTimeout,
-                what + "no TLS handshake with " + peer + via + " within " + seconds_text(a.request.timeout)};
+                what + "no TLS handshake with " + peer + via + " within " + seconds_text(a.request_timeout)};
       return {Errc::HttpTlsFailure, what + "the TLS handshake with " + peer + via + " failed"};
     case httplib::Error::SSLLoadingCerts:
       return {Errc::HttpTlsFailure, what + "could not load CA certificates from " +
@@ -114,11 +173,22 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) {
       !is_loopback_host(url->host))
     return fail(Errc::HttpBadUrl, "refusing plain http to a non-loopback host " + url->host + "; use https");
 
+  auto deadline = options_.deadline;
+  if (request.deadline.count() > 0 && (deadline.count() <= 0 || request.deadline < deadline)) deadline = request.deadline;
+  const auto started = Steady::now();
+
   httplib::Client client(url->origin());
   client.set_follow_location(false);
   client.set_keep_alive(false);
   client.set_tcp_nodelay(true);
-  const auto timeout = request.timeout;
+  std::optional<DeadlineWatchdog> watchdog;
+  // Each operation's timeout is also cut to the deadline, so a silent peer ends there too.
+  auto timeout = request.timeout;
+  if (deadline.count() > 0) {
+    timeout = std::min(timeout, deadline);
+    watchdog.emplace(started + deadline);
+    client.set_socket_options([&watchdog](socket_t fd) { watchdog->watch_socket(fd); });
+  }
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);
   client.set_write_timeout(timeout);
@@ -168,10 +238,12 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) {
     return true;
   };
 
-  const auto started = std::chrono::steady_clock::now();
   auto result = client.send(req);
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - started);
+  // (select() may wake a little early, hence 95 %.)
+  const bool deadline_passed =
+      deadline.count() > 0 && ((watchdog && watchdog->fired()) || elapsed * 20 >= deadline * 19);
+  watchdog.reset();
   if (proxy && connect_status != 0 && connect_status != 200)
     return fail(Errc::HttpConnectFailed,
                 request.method + " " + url->origin() + url->path + " failed: the proxy " + proxy->describe() +
@@ -180,8 +252,13 @@ Result<HttpResponse> HttplibClient::send(const HttpRequest& request) {
   if (too_large)
     return fail(Errc::HttpBodyTooLarge, "response from " + url->origin() + " is larger than " + std::to_string(cap) +
                                             " bytes");
+  if (!result && deadline_passed)
+    return fail(Errc::HttpDeadlineExceeded, request.method + " " + url->origin() + url->path +
+                                                " failed: no complete answer from " + url->host + ":" +
+                                                std::to_string(url->port) + " within " + seconds_text(deadline));
   if (!result) {
     Attempt attempt{*url, proxy, request, options_.ca_file};
+    attempt.request_timeout = timeout;
     attempt.elapsed = elapsed;
     if (result.error() == httplib::Error::SSLServerVerification)
       attempt.verify_result = client.get_openssl_verify_result();

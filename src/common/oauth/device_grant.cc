@@ -98,6 +98,7 @@ Result<Seconds> DevicePollSchedule::after(const Error& outcome) {
       return interval_;
     case Errc::HttpConnectFailed:
     case Errc::HttpTimeout:
+    case Errc::HttpDeadlineExceeded:
     case Errc::OAuthServerError: {
       // §3.5: exponential backoff on connection timeouts.
       ++network_failures_;

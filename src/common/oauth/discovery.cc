@@ -140,8 +140,10 @@ Result<ProviderMetadata> fetch_discovery(http::HttpClient& http, std::string_vie
   request.headers.emplace_back("Accept", "application/json");
   request.max_response_bytes = kMaxDiscoveryBytes;
   auto response = http.send(request);
-  if (!response)
-    return fail(Errc::OAuthDiscoveryFailed, "cannot fetch " + request.url + ": " + response.error().message());
+  if (!response)  // a passed deadline keeps its own code (the CLI's exit code 8)
+    return fail(response.error().code == Errc::HttpDeadlineExceeded ? Errc::HttpDeadlineExceeded
+                                                                      : Errc::OAuthDiscoveryFailed,
+                "cannot fetch " + request.url + ": " + response.error().message());
   if (response->status != 200)
     return fail(Errc::OAuthDiscoveryFailed, request.url + " answered HTTP " + std::to_string(response->status));
   return parse_discovery(response->body, issuer);
