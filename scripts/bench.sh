@@ -552,15 +552,9 @@ if hf_file != "none" and os.path.exists(hf_file):
     P("`token show --raw` reads OAUTHDEMO_ACCESS_TOKEN; `call-api /hello` includes one loopback request to the daemon.")
     P("")
 section = "\n".join(lines)
-begin, end = "<!-- bench.sh:begin -->", "<!-- bench.sh:end -->"
-block = "%s\n%s\n%s" % (begin, section.rstrip(), end)
-old = open(out_file).read() if os.path.exists(out_file) else "# Benchmarks\n"
-if begin in old and end in old:
-    new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-else:
-    new = old.rstrip("\n") + "\n\n" + block + "\n"
-os.makedirs(os.path.dirname(out_file) or ".", exist_ok=True)
-open(out_file, "w").write(new)
+sys.path.insert(0, "scripts/lib")
+from doc_section import write_section
+write_section(out_file, "bench.sh", section)
 print(section)
 if errors:
     print("\nbench: %d errors during the runs" % errors, file=sys.stderr)

@@ -11,6 +11,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from doc_section import write_section  # noqa: E402
+
 
 def main() -> None:
     results_file, meta_file, out_file = sys.argv[1:4]
@@ -110,14 +113,7 @@ def main() -> None:
     errs = sum(r["connect_err"] + r["read_err"] + r["write_err"] + r["timeout_err"] for r in rows)
     P("Errors over the measured valid-token runs: %d non-2xx, %d socket errors/timeouts (the junk flood's 401s excluded)." % (non2xx, errs))
     section = "\n".join(lines)
-    begin, end = "<!-- bench-uncached:begin -->", "<!-- bench-uncached:end -->"
-    block = "%s\n%s\n%s" % (begin, section.rstrip(), end)
-    old = open(out_file).read() if os.path.exists(out_file) else "# Benchmarks\n"
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    open(out_file, "w").write(new)
+    write_section(out_file, "bench-uncached", section)
     print(section)
 
 

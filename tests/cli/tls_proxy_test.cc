@@ -214,15 +214,21 @@ struct CallOptions {
   std::vector<std::string> command;  // after "call-api", e.g. --timeout 1
 };
 
-// `oauthdemo [global] call-api [command] /hello` with its own HOME and OAUTHDEMO_ACCESS_TOKEN set.
-// The child environment is built from scratch, so no proxy variable of the test runner leaks in.
-RunResult call_api(const std::string& api_url, const CallOptions& options = {}) {
-  testing::TempDir home;
+// The environment of a CLI run in its own HOME, built from scratch, non-interactive, no colour.
+Env cli_env(const testing::TempDir& home) {
   Env env = testing::base_env();
   env["HOME"] = home.path();
   env["XDG_CONFIG_HOME"] = home.path() + "/config";
   env["NO_COLOR"] = "1";
   env["CI"] = "true";
+  return env;
+}
+
+// `oauthdemo [global] call-api [command] /hello` with its own HOME and OAUTHDEMO_ACCESS_TOKEN set.
+// The child environment is built from scratch, so no proxy variable of the test runner leaks in.
+RunResult call_api(const std::string& api_url, const CallOptions& options = {}) {
+  testing::TempDir home;
+  Env env = cli_env(home);
   env["OAUTHDEMO_ACCESS_TOKEN"] = kToken;
   env["API_BASE_URL"] = api_url;
   for (const auto& [k, v] : options.env) env[k] = v;
@@ -509,11 +515,7 @@ TEST_SUITE("cli::timeout") {
   TEST_CASE("discovery against a dripping issuer ends at the deadline too") {
     testing::FaultyServer server(testing::FaultyServer::Mode::DripBody);
     testing::TempDir home;
-    Env env = testing::base_env();
-    env["HOME"] = home.path();
-    env["XDG_CONFIG_HOME"] = home.path() + "/config";
-    env["NO_COLOR"] = "1";
-    env["CI"] = "true";
+    Env env = cli_env(home);
     env["ISSUER_BASE_URL"] = server.base_url() + "/";
     env["AUTH0_CLIENT_ID"] = "cli";
     env["OAUTHDEMO_CLIENT_SECRET"] = "not-a-real-secret";
